@@ -1,0 +1,4 @@
+from .base import BaseMomentumContrast
+from .iivcl import IIVCL
+
+__all__ = ['BaseMomentumContrast', 'IIVCL']

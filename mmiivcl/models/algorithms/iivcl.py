@@ -1,0 +1,199 @@
+"""IIVCL: Inter-Intra Video Contrastive Learning (seed 001, Sec. 3).
+
+Per video, rho clips x_1..x_rho (independently sampled and augmented) are
+encoded by the online encoder f^q and the momentum encoder f^k. Two heads
+project them: g^Intra (intra-video positives, Eq.2) and g^NN (nearest-neighbour
+positives from a queue, Eq.3-4). The total loss (Eq.5, DESIGN §10) is the mean
+over the rho * (rho - 1) ordered clip pairs (i -> j), i != j, of
+
+    lambda_intra * L_intra(z_i^q, z_j^k, Q_intra)
+  + lambda_nn    * L_NN(z_i^q, z_j^k, Q_NN)
+
+with z^q = g(f^q(x)), z^k = g^m(f^k(x)) (g^m the momentum copy of the head).
+rho = 2 gives the symmetric loss; lambda = (1, 0) is rho-MoCo, (0, 1) the video
+NNCLR analogue. A branch whose lambda is 0 is neither built nor run.
+
+After the loss, the keys of all rho clips of every video are all-gathered and
+enqueued (clip-major), together with their video indices; the NN is looked up
+*before* that enqueue.
+"""
+from typing import Dict, List, Optional, Union
+
+import torch
+from mmaction.registry import MODELS
+from torch import Tensor
+
+from ..losses import (contrastive_logits, logits_loss, nearest_neighbour,
+                      nn_info_nce_logits)
+from ..utils import FeatureQueue
+from .base import BaseMomentumContrast, sample_indices
+
+
+def _top1(logits: Tensor) -> Tensor:
+    """Fraction of rows whose positive (column 0) has the largest logit."""
+    return (logits.argmax(dim=1) == 0).float().mean()
+
+
+@MODELS.register_module()
+class IIVCL(BaseMomentumContrast):
+    """Nearest-neighbour inter-intra contrastive learning.
+
+    Args:
+        backbone (dict): mmaction2 3D backbone (``ResNet3dSlowOnly`` R3D-50 8x8
+            for the paper, ``ResNet3d`` depth 18 for R3D-18).
+        head_intra (dict): g^Intra, e.g. ``ProjectionMLP(2048, 2048, 128, 3)``.
+        head_nn (dict): g^NN, same form, separate weights.
+        lambda_intra (float): weight of L_intra (Eq.5), paper 1.0.
+        lambda_nn (float): weight of L_NN (Eq.5), paper 1.0.
+        queue_len (int): length of each queue (paper 65536).
+        feat_dim (int): embedding width D (128).
+        temperature (float): tau of Eq.1 (0.1).
+        exclude_same_video (bool): mask queue rows holding keys of the query's
+            own video (for NN lookup and negatives). Needed when the queue
+            spans a large part of a small data set (DESIGN §10). Rows never
+            written are never used by the NN branch; until the NN queue holds
+            a valid row for a query, that row's positive is its own key.
+        shuffle_bn (bool): shuffle-BN on the key encoder (False with SyncBN).
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 head_intra: Optional[dict] = None,
+                 head_nn: Optional[dict] = None,
+                 lambda_intra: float = 1.0,
+                 lambda_nn: float = 1.0,
+                 queue_len: int = 65536,
+                 feat_dim: int = 128,
+                 temperature: float = 0.1,
+                 exclude_same_video: bool = False,
+                 shuffle_bn: bool = True,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        _check_args(lambda_intra, lambda_nn, queue_len, temperature,
+                    head_intra, head_nn)
+        super().__init__(backbone, shuffle_bn=shuffle_bn,
+                         data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
+        self.lambda_intra = float(lambda_intra)
+        self.lambda_nn = float(lambda_nn)
+        self.temperature = float(temperature)
+        self.exclude_same_video = exclude_same_video
+        self.branches = [b for b, w in (('intra', lambda_intra),
+                                        ('nn', lambda_nn)) if w > 0]
+        for b in self.branches:
+            head = MODELS.build(head_intra if b == 'intra' else head_nn)
+            if getattr(head, 'out_channels', feat_dim) != feat_dim:
+                raise ValueError(
+                    f'model.head_{b}.out_channels={head.out_channels} differs '
+                    f'from model.feat_dim={feat_dim}; make them equal.')
+            setattr(self, f'head_{b}', head)
+            setattr(self, f'queue_{b}', FeatureQueue(queue_len, feat_dim))
+        self._check_head_width()
+        self._build_momentum_encoder([f'head_{b}' for b in self.branches])
+
+    def _check_head_width(self) -> None:
+        width = getattr(self.backbone, 'feat_dim', None)
+        if width is None:  # mmaction2 ResNet3d: 512 * expansion * 2^(n-1)/...
+            block = getattr(self.backbone, 'block', None)
+            exp = getattr(block, 'expansion', None)
+            base = getattr(self.backbone, 'base_channels', None)
+            stages = getattr(self.backbone, 'num_stages', None)
+            if None not in (exp, base, stages):
+                width = base * exp * 2 ** (stages - 1)
+        for b in self.branches:
+            head = getattr(self, f'head_{b}')
+            c_in = getattr(head, 'in_channels', None)
+            if width is not None and c_in is not None and c_in != width:
+                raise ValueError(
+                    f'model.head_{b}.in_channels={c_in} but the backbone '
+                    f'outputs {width} channels; set in_channels={width}.')
+
+    # ------------------------------------------------------------------
+    def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
+        """Eq.5 over every ordered clip pair.
+
+        Args:
+            inputs (Tensor): (N, rho, C, T, H, W) normalised clips.
+            data_samples (list[ActionDataSample]): with ``sample_idx`` in
+                their metainfo (the video index enqueued beside each key).
+
+        Returns:
+            dict: weighted ``loss_intra`` / ``loss_nn`` plus unweighted values
+            (``intra_nce``, ``nn_nce``), top-1 accuracies of the positive
+            (``acc_intra``, ``acc_nn``) and the mean NN similarity
+            (``nn_sim``).
+        """
+        if inputs.dim() != 6 or inputs.shape[1] < 2:
+            raise ValueError('IIVCL expects (N, rho, C, T, H, W) inputs with '
+                             f'rho >= 2 clips, got {tuple(inputs.shape)}')
+        n, rho = inputs.shape[:2]
+        vid = sample_indices(data_samples, inputs.device)
+        clips = inputs.transpose(0, 1).flatten(0, 1)  # (rho*N, ...) clip-major
+
+        feat_q = self.encode(clips)
+        keys = self.encode_key(clips, [f'head_{b}' for b in self.branches])
+        pairs = [(i, j) for i in range(rho) for j in range(rho) if i != j]
+        losses: Dict[str, Tensor] = {}
+        for b in self.branches:
+            q = getattr(self, f'head_{b}')(feat_q).view(rho, n, -1)
+            k = keys[f'head_{b}'].view(rho, n, -1)
+            queue: FeatureQueue = getattr(self, f'queue_{b}')
+            bank = queue.feats.clone().detach()
+            # rows that may serve: never-filled rows cannot be a neighbour
+            # (NN branch); keys of the query's own video are excluded on demand
+            if self.exclude_same_video:
+                mask = queue.valid_mask(vid)
+            else:
+                mask = queue.valid_mask() if b == 'nn' else None
+            # query-queue similarities: once per query clip, reused per pair
+            neg = [q[i] @ bank.t() for i in range(rho)]
+            if mask is not None:
+                neg = [s.masked_fill(~mask, float('-inf')) for s in neg]
+            if b == 'nn':  # Eq.3 before enqueue: once per key clip
+                nns = [nearest_neighbour(k[j], bank, mask) for j in range(rho)]
+            total, acc, sims = 0., 0., []
+            for i, j in pairs:
+                if b == 'intra':
+                    logits = contrastive_logits(q[i], k[j], neg[i],
+                                                self.temperature)
+                else:
+                    logits, _, sim = nn_info_nce_logits(
+                        q[i], k[j], bank, self.temperature, mask=mask,
+                        neg_sim=neg[i], nn=nns[j])
+                    sims.append(sim[torch.isfinite(sim)])
+                total = total + logits_loss(logits)
+                acc = acc + _top1(logits.detach())
+            raw = total / len(pairs)
+            weight = self.lambda_intra if b == 'intra' else self.lambda_nn
+            losses[f'loss_{b}'] = weight * raw
+            losses[f'{b}_nce'] = raw.detach()
+            losses[f'acc_{b}'] = acc / len(pairs)
+            if b == 'nn':
+                s = torch.cat(sims)
+                losses['nn_sim'] = s.mean() if s.numel() else s.new_zeros(())
+        # enqueue after the lookup: all rho clips, clip-major, gathered
+        vid_all = vid.repeat(rho)
+        for b in self.branches:
+            getattr(self, f'queue_{b}').enqueue(keys[f'head_{b}'], vid_all)
+        return losses
+
+
+def _check_args(lambda_intra, lambda_nn, queue_len, temperature, head_intra,
+                head_nn) -> None:
+    """Build-time validation; each message names the key and the fix."""
+    for key, v in (('lambda_intra', lambda_intra), ('lambda_nn', lambda_nn)):
+        if v < 0:
+            raise ValueError(f'model.{key}={v} is negative; loss weights must '
+                             'be >= 0 (paper default 1.0).')
+    if lambda_intra == 0 and lambda_nn == 0:
+        raise ValueError('model.lambda_intra and model.lambda_nn are both 0: '
+                         'nothing would be learned. Set at least one > 0.')
+    if temperature <= 0:
+        raise ValueError(f'model.temperature={temperature} must be > 0 '
+                         '(paper: 0.1).')
+    if queue_len < 1:
+        raise ValueError(f'model.queue_len={queue_len} must be >= 1.')
+    if lambda_intra > 0 and head_intra is None:
+        raise ValueError('model.head_intra is required when lambda_intra > 0')
+    if lambda_nn > 0 and head_nn is None:
+        raise ValueError('model.head_nn is required when lambda_nn > 0')

@@ -1,0 +1,3 @@
+from .projection import ProjectionMLP
+
+__all__ = ['ProjectionMLP']

@@ -1,0 +1,5 @@
+from .feature_queue import FeatureQueue
+from .gather import batch_shuffle_ddp, batch_unshuffle_ddp, concat_all_gather
+
+__all__ = ['FeatureQueue', 'concat_all_gather', 'batch_shuffle_ddp',
+           'batch_unshuffle_ddp']
