@@ -51,6 +51,11 @@ def _patch_mmaction_drn() -> None:
     pkg.drn = mod
     sys.modules[name] = pkg
     sys.modules[name + '.drn'] = mod
+    try:  # so that a config asking for DRN gets the message above
+        from mmaction.registry import MODELS
+        MODELS.register_module('DRN', module=DRN, force=True)
+    except Exception:  # pragma: no cover - registry layout changed
+        pass
     _APPLIED.add('drn')
 
 
@@ -84,12 +89,38 @@ def _safe_globals() -> list:
     return out
 
 
+def _history_buffer_getattr(obj, name):
+    """The one ``getattr`` an mmengine checkpoint needs, and nothing more.
+
+    mmengine's message hub pickles ``HistoryBuffer``'s statistics table as
+    ``getattr(HistoryBuffer, 'min' | 'max' | 'current' | 'mean' | ...)``.
+    Allowlisting the builtin ``getattr`` would let a crafted checkpoint reach
+    any attribute (``__globals__``, ``__builtins__``...), so this stand-in is
+    registered under its name instead and refuses everything else.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    allowed = set(HistoryBuffer._statistics_methods) | {
+        'min', 'max', 'current', 'mean'}
+    if obj is HistoryBuffer and name in allowed:
+        return getattr(HistoryBuffer, name)
+    raise pickle_error(f'checkpoint asks for getattr({obj!r}, {name!r}), '
+                       'which mmiivcl does not allow under weights_only')
+
+
+def pickle_error(msg: str) -> Exception:
+    import pickle
+    return pickle.UnpicklingError(msg)
+
+
 def _patch_torch_load() -> None:
     if 'load' in _APPLIED:
         return
     import torch
     if hasattr(torch.serialization, 'add_safe_globals'):
-        torch.serialization.add_safe_globals(_safe_globals())
+        torch.serialization.add_safe_globals(_safe_globals() + [
+            (_history_buffer_getattr, '__builtin__.getattr'),
+            (_history_buffer_getattr, 'builtins.getattr'),
+        ])
     _APPLIED.add('load')
 
 

@@ -75,6 +75,7 @@ def merge_args(cfg, args):
     if cfg.get('randomness', None) is None or args.seed is not None \
             or args.deterministic:
         randomness = dict(cfg.get('randomness', None) or {})
+        randomness.setdefault('seed', None)
         if args.seed is not None:
             randomness['seed'] = args.seed
         if args.diff_rank_seed:

@@ -16,6 +16,9 @@ default_hooks = dict(
 # Eq.6 momentum schedule, paper convention: 0.994 -> 1 (cosine, per iteration)
 custom_hooks = [dict(type='MomentumUpdateHook', base_momentum=0.994,
                      end_momentum=1.0)]
-log_processor = dict(type='LogProcessor', window_size=10, by_epoch=True)
+# smooth accuracies and NN similarity over the window like the losses
+log_processor = dict(
+    type='LogProcessor', window_size=10, by_epoch=True,
+    mean_pattern=r'.*(loss|time|data_time|grad_norm|acc_|_nce|nn_sim).*')
 # vis_backends = [dict(type='LocalVisBackend'),
 #                 dict(type='TensorboardVisBackend')]

@@ -1,0 +1,423 @@
+"""Unlabeled video dataset for self-supervised pretraining.
+
+Videos come from a list file (``path [label]`` per line) or from a recursive
+folder scan. Labels are optional (``-1`` when absent) and only serve
+monitoring (kNN, retrieval). In training, a video that cannot be used
+(corrupted, 0-byte, missing, fewer than ``min_frames`` frames; DESIGN §10 and
+issue 7.1) is replaced by another random video: the file is warned about once
+per process and counted in a shared-memory record that DataLoader workers
+update in place, so the main process (and a hook) can read the aggregated
+count. In test mode nothing is dropped silently.
+"""
+import logging
+import os
+import os.path as osp
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine.logging import print_log
+from mmengine.registry import DefaultScope
+from mmaction.datasets import BaseActionDataset
+from mmaction.registry import DATASETS
+
+from .errors import UnreadableVideosError, VideoDecodeError, VideoTooShortError
+
+try:  # decord's own error class (not a RuntimeError subclass)
+    from decord._ffi.base import DECORDError
+except ImportError:  # pragma: no cover - decord missing
+    class DECORDError(Exception):  # type: ignore[no-redef]
+        """Placeholder when decord is not installed."""
+
+VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.webm', '.mov', '.mpg', '.mpeg',
+                    '.m4v', '.flv', '.wmv', '.3gp', '.ogv', '.ts')
+
+#: Exceptions that mark a *video* as unusable (not a pipeline bug).
+DECODE_ERRORS = (VideoDecodeError, DECORDError, RuntimeError, OSError)
+
+# reason codes stored in the shared ``bad_mask`` (0 = not known bad)
+REASON_MISSING, REASON_EMPTY, REASON_SHORT, REASON_DECODE = 1, 2, 3, 4
+REASON_NAMES = {
+    REASON_MISSING: 'missing file',
+    REASON_EMPTY: 'empty file (0 bytes)',
+    REASON_SHORT: 'too few frames',
+    REASON_DECODE: 'decode error',
+}
+_NUM_SLOTS = 256  # event-counter slots: 0 = main process, 1.. = workers
+
+
+def _short(exc: BaseException, limit: int = 200) -> str:
+    """One-line description of an exception (decord's are multi-line)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    text = lines[0] if lines else ''
+    if len(text) > limit:
+        text = text[:limit] + '...'
+    return f'{type(exc).__name__}: {text}' if text else type(exc).__name__
+
+
+def classify_failure(path: str, exc: BaseException) -> Tuple[int, str]:
+    """Reason code and human-readable reason for a failed video."""
+    if isinstance(exc, VideoTooShortError):
+        return REASON_SHORT, exc.reason
+    if isinstance(exc, FileNotFoundError):
+        return REASON_MISSING, 'missing file'
+    try:
+        if osp.isfile(path) and osp.getsize(path) == 0:
+            return REASON_EMPTY, 'empty file (0 bytes)'
+    except OSError:
+        pass
+    return REASON_DECODE, _short(exc)
+
+
+@DATASETS.register_module()
+class UnlabeledVideoDataset(BaseActionDataset):
+    """Videos for self-supervised pretraining, labels optional.
+
+    Sources:
+        - list file (``ann_file``): one video per line, ``path [label]``,
+          path relative to ``data_prefix['video']`` (absolute paths are kept),
+          integer label optional (``-1`` when absent); blank lines and lines
+          starting with ``#`` are ignored.
+        - folder scan (``ann_file`` ``None`` or ``''``): every file under
+          ``data_prefix['video']`` (recursively, sorted) whose extension is in
+          ``extensions``. With ``folder_labels=True`` the first-level
+          sub-folder names (sorted) become labels 0..C-1.
+
+    Each data info holds ``filename`` (full path) and ``label`` (int); mmengine
+    adds ``sample_idx`` (the dataset index = video index).
+
+    Robustness (training, ``test_mode=False``): if the pipeline raises one of
+    ``skip_exceptions`` (decord's DECORDError, RuntimeError, OSError such as a
+    missing file, :class:`VideoTooShortError` from ``SampleClipPair``), the
+    video is marked bad, warned about once per process (path + reason) and
+    replaced by a uniformly drawn video not yet known bad; known-bad videos are
+    not opened again. After ``max_refetch`` failed replacements, or when every
+    video is known bad, :class:`UnreadableVideosError` lists the failing paths.
+
+    Counters live in shared memory (torch tensors), so DataLoader workers
+    (fork or spawn) update the main process's copy:
+        - ``bad_mask``: uint8 (len(dataset),), reason code per video (0 = ok
+          or not yet tried). A hook aggregates over ranks with
+          ``all_reduce(bad_mask, op=MAX)``.
+        - ``num_skipped``: distinct videos skipped so far (this process and
+          its workers); ``num_skip_events``: replacements made (a bad video
+          drawn again in a later epoch counts again).
+        - ``bad_files`` / ``skip_report()``: paths with reasons.
+
+    Test mode: a failing video raises :class:`UnreadableVideosError` naming
+    it. With ``allow_skip_in_test=True`` every video is checked once when the
+    dataset initialises (opened with decord, at least ``min_frames`` frames);
+    failing ones are excluded up front, logged and listed in ``excluded``, so
+    the evaluation can report them next to its metric.
+
+    Args:
+        ann_file: list file, or ``None`` / ``''`` for a folder scan.
+        pipeline: data transforms.
+        data_prefix: ``dict(video=ROOT)``.
+        test_mode: evaluation mode (never skip silently).
+        min_frames: fewest frames a usable video has (for the pre-flight of
+            ``allow_skip_in_test``; the sampler has its own ``min_frames``).
+        extensions: video extensions for the folder scan (case-insensitive).
+        folder_labels: derive labels from first-level sub-folders.
+        delimiter: list-file field separator (``None``: whitespace).
+        skip_exceptions: exception types that mark a video as bad.
+        allow_skip_in_test: see above.
+        max_refetch: replacements tried for one index before raising.
+        **kwargs: forwarded to mmaction2's ``BaseActionDataset``.
+    """
+
+    def __init__(self,
+                 ann_file: Optional[str] = '',
+                 pipeline: Sequence[Union[dict, Callable]] = (),
+                 data_prefix: Optional[Dict[str, str]] = None,
+                 test_mode: bool = False,
+                 min_frames: int = 8,
+                 extensions: Sequence[str] = VIDEO_EXTENSIONS,
+                 folder_labels: bool = False,
+                 delimiter: Optional[str] = None,
+                 skip_exceptions: Sequence[type] = DECODE_ERRORS,
+                 allow_skip_in_test: bool = False,
+                 max_refetch: int = 100,
+                 **kwargs) -> None:
+        self.min_frames = int(min_frames)
+        self.extensions = tuple(e.lower() for e in extensions)
+        self.folder_labels = bool(folder_labels)
+        self.delimiter = delimiter
+        self.skip_exceptions = tuple(skip_exceptions)
+        self.allow_skip_in_test = bool(allow_skip_in_test)
+        self.class_names: Optional[List[str]] = None
+        self.excluded: List[Tuple[str, str]] = []
+        self._bad_reasons: Dict[str, str] = {}  # this process only
+        self._warned: set = set()  # this process only
+        self.bad_mask = torch.zeros(0, dtype=torch.uint8)
+        self._skip_events = torch.zeros(_NUM_SLOTS, dtype=torch.int64)
+        # Transforms given by name resolve in mmaction2's registry even when
+        # the dataset is built outside a Runner (no default scope set yet).
+        scope = None if DefaultScope.get_current_instance() else 'mmaction'
+        with DefaultScope.overwrite_default_scope(scope):
+            super().__init__(
+                ann_file or '',
+                pipeline=list(pipeline),
+                data_prefix=dict(video='') if data_prefix is None else
+                data_prefix,
+                test_mode=test_mode,
+                max_refetch=max_refetch,
+                **kwargs)
+
+    # ------------------------------------------------------------------
+    # annotation loading
+    @property
+    def video_root(self) -> str:
+        return self.data_prefix.get('video', '') or ''
+
+    def load_data_list(self) -> List[dict]:
+        """Parse the list file or scan the folder; see the class doc."""
+        if self.ann_file:
+            return self._load_list_file()
+        return self._scan_folder()
+
+    def _load_list_file(self) -> List[dict]:
+        if not osp.isfile(self.ann_file):
+            raise FileNotFoundError(
+                f'UnlabeledVideoDataset: list file {self.ann_file} not found')
+        data_list = []
+        with open(self.ann_file, encoding='utf-8') as f:
+            for lineno, line in enumerate(f, 1):
+                line = line.strip()
+                if not line or line.startswith('#'):
+                    continue
+                parts = line.split(self.delimiter)
+                label = -1
+                if len(parts) > 1:
+                    try:
+                        label = int(parts[-1])
+                        parts = parts[:-1]
+                    except ValueError:
+                        pass  # no label: the whole line is the path
+                sep = ' ' if self.delimiter is None else self.delimiter
+                path = sep.join(parts).strip()
+                if not path:
+                    raise ValueError(f'{self.ann_file}:{lineno}: no path in '
+                                     f'line {line!r}')
+                data_list.append(
+                    dict(filename=osp.join(self.video_root, path),
+                         label=label))
+        return data_list
+
+    def _scan_folder(self) -> List[dict]:
+        root = self.video_root
+        if not root or not osp.isdir(root):
+            raise FileNotFoundError(
+                'UnlabeledVideoDataset: without ann_file, '
+                "data_prefix['video'] must be an existing folder, got "
+                f'{root!r}')
+        rel_paths = []
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith('.'))
+            for name in filenames:
+                if name.startswith('.'):
+                    continue
+                if osp.splitext(name)[1].lower() in self.extensions:
+                    rel_paths.append(
+                        osp.relpath(osp.join(dirpath, name), root))
+        rel_paths.sort()
+        if self.folder_labels:
+            self.class_names = sorted(
+                {p.split(os.sep)[0] for p in rel_paths if os.sep in p})
+            index = {c: i for i, c in enumerate(self.class_names)}
+        data_list = []
+        for rel in rel_paths:
+            label = -1
+            if self.folder_labels and os.sep in rel:
+                label = index[rel.split(os.sep)[0]]
+            data_list.append(dict(filename=osp.join(root, rel), label=label))
+        return data_list
+
+    def full_init(self) -> None:
+        """Load the list, pre-check it if asked, allocate shared counters."""
+        if self._fully_initialized:
+            return
+        super().full_init()
+        if self.test_mode and self.allow_skip_in_test:
+            self._exclude_unreadable()
+        self._reset_skip_state()
+
+    def _exclude_unreadable(self) -> None:
+        """Pre-flight for ``allow_skip_in_test``: drop and list bad videos."""
+        keep, excluded = [], []
+        for i in range(len(self)):
+            info = self.get_data_info(i)
+            reason = check_video(info['filename'], self.min_frames)
+            if reason is None:
+                keep.append(i)
+            else:
+                excluded.append((info['filename'], reason))
+        self.excluded = excluded
+        if excluded:
+            print_log(
+                f'UnlabeledVideoDataset (test mode): excluded '
+                f'{len(excluded)} of {len(self)} videos that cannot be '
+                'decoded:\n' + '\n'.join(f'  {p}: {r}' for p, r in excluded),
+                logger='current', level=logging.WARNING)
+            self.get_subset_(keep)
+
+    def get_subset_(self, indices) -> None:  # noqa: D102 (mmengine's)
+        super().get_subset_(indices)
+        self._reset_skip_state()
+
+    def get_subset(self, indices) -> 'UnlabeledVideoDataset':  # noqa: D102
+        sub = super().get_subset(indices)
+        sub._reset_skip_state()
+        return sub
+
+    # ------------------------------------------------------------------
+    # skip bookkeeping
+    def _reset_skip_state(self) -> None:
+        n = len(self) if self._fully_initialized else 0
+        self.bad_mask = torch.zeros(n, dtype=torch.uint8).share_memory_()
+        self._skip_events = torch.zeros(
+            _NUM_SLOTS, dtype=torch.int64).share_memory_()
+        self._bad_reasons = {}
+        self._warned = set()
+
+    @staticmethod
+    def _slot() -> int:
+        info = torch.utils.data.get_worker_info()
+        return 0 if info is None else 1 + info.id % (_NUM_SLOTS - 1)
+
+    @property
+    def num_skipped(self) -> int:
+        """Distinct videos skipped so far (this process and its workers)."""
+        return int((self.bad_mask > 0).sum())
+
+    @property
+    def num_skip_events(self) -> int:
+        """Samples replaced so far (repeated draws of a bad video count)."""
+        return int(self._skip_events.sum())
+
+    @property
+    def bad_files(self) -> List[str]:
+        """Paths of the videos known bad (all workers of this process)."""
+        idx = torch.nonzero(self.bad_mask, as_tuple=False).flatten().tolist()
+        return [self.get_data_info(i)['filename'] for i in idx]
+
+    def skip_report(self) -> List[Tuple[str, str]]:
+        """``(path, reason)`` for every known-bad video.
+
+        The detailed reason is known where the failure happened (this
+        process); for failures seen in workers the reason category is given.
+        """
+        out = []
+        for i in torch.nonzero(self.bad_mask).flatten().tolist():
+            path = self.get_data_info(i)['filename']
+            code = int(self.bad_mask[i])
+            out.append((path, self._bad_reasons.get(
+                path, REASON_NAMES.get(code, 'unknown'))))
+        return out
+
+    def _record_bad(self, idx: int, path: str, exc: BaseException) -> str:
+        code, reason = classify_failure(path, exc)
+        self.bad_mask[idx] = code
+        self._skip_events[self._slot()] += 1
+        self._bad_reasons[path] = reason
+        if path not in self._warned:
+            self._warned.add(path)
+            print_log(
+                f'UnlabeledVideoDataset: skipping {path} ({reason}); '
+                f'{self.num_skipped} video(s) skipped so far',
+                logger='current', level=logging.WARNING)
+        return reason
+
+    def _draw_replacement(self) -> Optional[int]:
+        """A uniformly random index not known bad (``None`` if none left)."""
+        for _ in range(8):  # cheap path: mostly good data
+            idx = int(np.random.randint(0, len(self)))
+            if self.bad_mask[idx] == 0:
+                return idx
+        candidates = np.flatnonzero(self.bad_mask.numpy() == 0)
+        if candidates.size == 0:
+            return None
+        return int(candidates[np.random.randint(0, candidates.size)])
+
+    # ------------------------------------------------------------------
+    def __getitem__(self, idx: int) -> dict:
+        """Pipeline output for ``idx``; in training a bad video is replaced.
+
+        Raises:
+            UnreadableVideosError: in test mode when the video fails; in
+                training when no usable video is found.
+        """
+        if not self._fully_initialized:
+            self.full_init()
+        if idx < 0:
+            idx += len(self)
+        if self.test_mode:
+            try:
+                data = self.prepare_data(idx)
+            except self.skip_exceptions as exc:
+                path = self.get_data_info(idx)['filename']
+                _, reason = classify_failure(path, exc)
+                raise UnreadableVideosError(
+                    [(path, reason)],
+                    'UnlabeledVideoDataset (test mode) cannot decode a video; '
+                    'evaluation never drops samples silently (pre-check with '
+                    'allow_skip_in_test=True to exclude and report them)'
+                ) from exc
+            if data is None:
+                raise UnreadableVideosError(
+                    [(self.get_data_info(idx)['filename'],
+                      'pipeline returned None')],
+                    'UnlabeledVideoDataset (test mode)')
+            return data
+
+        failures: List[Tuple[str, str]] = []
+        for _ in range(self.max_refetch + 1):
+            if self.bad_mask[idx] != 0:  # known bad: do not open it again
+                self._skip_events[self._slot()] += 1
+                path = self.get_data_info(idx)['filename']
+                failures.append((path, self._bad_reasons.get(
+                    path, REASON_NAMES.get(int(self.bad_mask[idx]), '?'))))
+            else:
+                try:
+                    data = self.prepare_data(idx)
+                except self.skip_exceptions as exc:
+                    path = self.get_data_info(idx)['filename']
+                    failures.append((path, self._record_bad(idx, path, exc)))
+                else:
+                    if data is not None:
+                        return data
+                    failures.append((self.get_data_info(idx)['filename'],
+                                     'pipeline returned None'))
+            nxt = self._draw_replacement()
+            if nxt is None:
+                raise UnreadableVideosError(
+                    self.skip_report(),
+                    'UnlabeledVideoDataset: every video failed to decode')
+            idx = nxt
+        raise UnreadableVideosError(
+            sorted(set(failures)),
+            f'UnlabeledVideoDataset: no usable video after '
+            f'{self.max_refetch} replacements')
+
+
+def check_video(path: str, min_frames: int = 8) -> Optional[str]:
+    """Open ``path`` with decord and decode its first and last frame.
+
+    Returns:
+        ``None`` if the video is usable, else the reason.
+    """
+    if not osp.exists(path):
+        return 'missing file'
+    if osp.isfile(path) and osp.getsize(path) == 0:
+        return 'empty file (0 bytes)'
+    try:
+        import decord
+        reader = decord.VideoReader(path, num_threads=1)
+        n = len(reader)
+        if n < min_frames:
+            return f'only {n} frame(s), fewer than min_frames={min_frames}'
+        reader.get_batch([0, n - 1])
+        del reader
+    except Exception as exc:  # noqa: BLE001 - any failure means unusable
+        return _short(exc)
+    return None
