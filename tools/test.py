@@ -10,6 +10,8 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from mmaction.registry import RUNNERS  # noqa: E402
+from mmiivcl.models.pretrained import (  # noqa: E402
+    is_backbone_only_checkpoint, load_backbone_checkpoint, read_checkpoint)
 from mmiivcl.utils.launch import prepare_cfg_for_launch  # noqa: E402
 
 
@@ -26,6 +28,10 @@ def parse_args():
     parser.add_argument('--launcher',
                         choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
+    parser.add_argument(
+        '--min-load-ratio', type=float, default=0.9,
+        help='with a pretraining / exported checkpoint: smallest fraction of '
+        'backbone parameters that must load (see docs/transfer.md)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
@@ -56,7 +62,29 @@ def main():
     prepare_cfg_for_launch(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
+    load_pretrained_backbone_if_needed(runner, args.checkpoint,
+                                       args.min_load_ratio)
     runner.test()
+
+
+def load_pretrained_backbone_if_needed(runner, checkpoint: str,
+                                       min_ratio: float) -> bool:
+    """Test-only runs never call ``init_weights`` (DESIGN §10), so
+    ``model.init_cfg`` does not apply. A pretraining or exported checkpoint
+    (``backbone.*`` only, none of the model's other keys) is loaded here
+    through the PretrainedBackbone loader, with its report and checks,
+    instead of mmengine's silent ``strict=False`` load; a checkpoint of the
+    model itself (e.g. a finetuned recognizer) loads normally."""
+    ckpt = read_checkpoint(checkpoint)
+    if not is_backbone_only_checkpoint(ckpt, runner.model):
+        return False
+    runner._load_from = None  # Runner.test() would load it silently
+    load_backbone_checkpoint(runner.model, ckpt, min_ratio=min_ratio,
+                             logger=runner.logger)
+    runner.logger.warning(
+        f'{checkpoint} holds a pretrained backbone only: every other module '
+        '(e.g. the classifier) keeps its initial, untrained weights.')
+    return True
 
 
 if __name__ == '__main__':

@@ -12,6 +12,22 @@ default_hooks = dict(
                     max_keep_ckpts=3),
     # queues are identical on every rank (gathered before enqueue), so
     # mmaction2's SyncBuffersHook is a no-op for them; it is kept.
+    # Reliability (docs/troubleshooting.md). In default_hooks, not
+    # custom_hooks, so that a derived config's custom_hooks list keeps them.
+    # worker seeds from (seed, epoch, rank, worker), main RNG per iteration:
+    # exact resume with --seed S --deterministic
+    epoch_seed=dict(type='EpochSeedHook'),
+    # running count of unreadable videos over workers and ranks; stop above
+    # 5 % with the list
+    skip_stats=dict(type='SkipStatsHook', interval=50, max_bad_fraction=0.05),
+    # stop at the first NaN/Inf loss, naming the last good checkpoint
+    nonfinite_loss=dict(type='NonFiniteLossHook'),
+    # warn when the queued embeddings collapse
+    collapse=dict(type='EmbeddingCollapseHook', interval=50, threshold=0.1),
+    # cross-object config checks before the first step
+    config_check=dict(type='PretrainConfigCheckHook', probe_videos=16),
+    # "excluded N videos" next to val/test metrics (allow_skip_in_test)
+    excluded_videos=dict(type='ExcludedVideosHook'),
 )
 # Eq.6 momentum schedule, paper convention: 0.994 -> 1 (cosine, per iteration)
 custom_hooks = [dict(type='MomentumUpdateHook', base_momentum=0.994,

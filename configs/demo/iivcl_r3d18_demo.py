@@ -24,7 +24,7 @@ model = dict(
 train_pipeline = [
     dict(type='DecordInit', io_backend='disk'),
     dict(type='SampleClipPair', clip_len=8, frame_interval=2, num_clips=2),
-    dict(type='DecordDecode'),
+    dict(type='DecordDecodeClips', short_side=80),  # one sorted pass
     dict(type='ClipAugment', scale=(64, 80), crop_size=64,
          color_jitter=(0.4, 0.4, 0.4, 0.1), color_jitter_p=0.8,
          grayscale_p=0.2, blur_p=0.5, blur_sigma=(0.1, 2.0), flip_p=0.2),
@@ -35,6 +35,8 @@ train_dataloader = dict(
     batch_size=16,
     num_workers=2,
     persistent_workers=True,
+    # seeds from (seed, epoch, rank, worker id): exact resume (EpochSeedHook)
+    worker_init_fn=dict(type='epoch_worker_init_fn'),
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type='UnlabeledVideoDataset',
@@ -63,3 +65,16 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=5),
     checkpoint=dict(type='CheckpointHook', interval=max_epochs,
                     max_keep_ckpts=1))
+
+# Evaluation of the learned backbone (tools/run_demo.py, tools/retrieval.py):
+# 4 uniformly spaced 8-frame clips per video, centre crop, features averaged.
+test_pipeline = [
+    dict(type='DecordInit', io_backend='disk'),
+    dict(type='SampleFrames', clip_len=8, frame_interval=2, num_clips=4,
+         test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(-1, 64)),
+    dict(type='CenterCrop', crop_size=64),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs', meta_keys=('sample_idx', 'filename')),
+]

@@ -8,7 +8,7 @@ model = dict(
 train_pipeline = [
     dict(type='DecordInit', io_backend='disk'),
     dict(type='SampleClipPair', clip_len=8, frame_interval=8, num_clips=2),
-    dict(type='DecordDecode'),
+    dict(type='DecordDecodeClips', short_side=160),  # one sorted pass
     dict(type='ClipAugment', scale=(128, 160), crop_size=128,
          color_jitter=(0.4, 0.4, 0.4, 0.1), color_jitter_p=0.8,
          grayscale_p=0.2, blur_p=0.5, blur_sigma=(0.1, 2.0), flip_p=0.2),

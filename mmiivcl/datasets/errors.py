@@ -20,6 +20,9 @@ class VideoDecodeError(RuntimeError):
         self.reason = reason
         super().__init__(f'{filename}: {reason}')
 
+    def __reduce__(self):  # picklable across processes (decode helpers)
+        return (VideoDecodeError, (self.filename, self.reason))
+
 
 class VideoTooShortError(VideoDecodeError):
     """Fewer decodable frames than ``min_frames`` (DESIGN §10, short videos).
@@ -38,6 +41,10 @@ class VideoTooShortError(VideoDecodeError):
             filename, f'only {total_frames} frame(s), fewer than '
             f'min_frames={min_frames}')
 
+    def __reduce__(self):
+        return (VideoTooShortError,
+                (self.filename, self.total_frames, self.min_frames))
+
 
 class UnreadableVideosError(RuntimeError):
     """Raised when no usable sample can be found (or, in test mode, when a
@@ -50,6 +57,32 @@ class UnreadableVideosError(RuntimeError):
 
     def __init__(self, failures: Sequence[tuple], message: str) -> None:
         self.failures = list(failures)
+        self.message = message
         lines = '\n'.join(f'  {p}: {r}' for p, r in self.failures)
         super().__init__(f'{message} ({len(self.failures)} file(s)):\n'
                          f'{lines}')
+
+    def __reduce__(self):
+        return (UnreadableVideosError, (self.failures, self.message))
+
+
+class DecodeTimeoutError(VideoDecodeError):
+    """Preparing a video took longer than the allowed time (a hung decode).
+
+    Raised by :class:`~mmiivcl.datasets.UnlabeledVideoDataset` when
+    ``decode_timeout`` is set and the helper process that decodes the sample
+    had to be killed (decord can hang in native code while holding the GIL,
+    dmlc/decord#373, so only another process can stop it).
+
+    Args:
+        filename: path of the video.
+        timeout: the limit in seconds.
+    """
+
+    def __init__(self, filename: Optional[str], timeout: float) -> None:
+        self.timeout = float(timeout)
+        super().__init__(filename, f'decode timed out after {timeout:g} s '
+                         '(helper process killed)')
+
+    def __reduce__(self):
+        return (DecodeTimeoutError, (self.filename, self.timeout))

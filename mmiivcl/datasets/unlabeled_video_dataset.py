@@ -12,6 +12,7 @@ count. In test mode nothing is dropped silently.
 import logging
 import os
 import os.path as osp
+import re
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -21,7 +22,11 @@ from mmengine.registry import DefaultScope
 from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
 
-from .errors import UnreadableVideosError, VideoDecodeError, VideoTooShortError
+from ..utils.killable import (CallTimeout, HelperDied, KillableWorker,
+                              RemoteError)
+from .errors import (DecodeTimeoutError, UnreadableVideosError,
+                     VideoDecodeError, VideoTooShortError)
+from .worker_seed import maybe_reseed_worker, seed_all
 
 try:  # decord's own error class (not a RuntimeError subclass)
     from decord._ffi.base import DECORDError
@@ -37,19 +42,27 @@ DECODE_ERRORS = (VideoDecodeError, DECORDError, RuntimeError, OSError)
 
 # reason codes stored in the shared ``bad_mask`` (0 = not known bad)
 REASON_MISSING, REASON_EMPTY, REASON_SHORT, REASON_DECODE = 1, 2, 3, 4
+REASON_TIMEOUT = 5
 REASON_NAMES = {
     REASON_MISSING: 'missing file',
     REASON_EMPTY: 'empty file (0 bytes)',
     REASON_SHORT: 'too few frames',
     REASON_DECODE: 'decode error',
+    REASON_TIMEOUT: 'decode timed out',
 }
 _NUM_SLOTS = 256  # event-counter slots: 0 = main process, 1.. = workers
+
+
+# decord prefixes messages with "[hh:mm:ss] /path/to/source.cc:123: "
+_DECORD_PREFIX = re.compile(r'\[\d\d:\d\d:\d\d\] \S+?:\d+: ')
 
 
 def _short(exc: BaseException, limit: int = 200) -> str:
     """One-line description of an exception (decord's are multi-line)."""
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    text = lines[0] if lines else ''
+    text = _DECORD_PREFIX.sub('', lines[0]) if lines else ''
+    if isinstance(exc, RemoteError):  # already "Type: message"
+        return text[:limit]
     if len(text) > limit:
         text = text[:limit] + '...'
     return f'{type(exc).__name__}: {text}' if text else type(exc).__name__
@@ -59,6 +72,8 @@ def classify_failure(path: str, exc: BaseException) -> Tuple[int, str]:
     """Reason code and human-readable reason for a failed video."""
     if isinstance(exc, VideoTooShortError):
         return REASON_SHORT, exc.reason
+    if isinstance(exc, DecodeTimeoutError):
+        return REASON_TIMEOUT, exc.reason
     if isinstance(exc, FileNotFoundError):
         return REASON_MISSING, 'missing file'
     try:
@@ -104,6 +119,17 @@ class UnlabeledVideoDataset(BaseActionDataset):
           drawn again in a later epoch counts again).
         - ``bad_files`` / ``skip_report()``: paths with reasons.
 
+    Hung decodes (``decode_timeout``, issue 7.1): decord can hang inside
+    native code while holding the GIL (dmlc/decord#373), which nothing inside
+    the decoding process can interrupt. With ``decode_timeout=S`` every sample
+    is prepared in a helper process forked once per DataLoader worker
+    (:class:`~mmiivcl.utils.killable.KillableWorker`); a sample not ready
+    after ``S`` seconds gets its helper killed, is recorded as bad with the
+    reason "decode timed out" and is replaced like any other bad video. The
+    helper draws its random numbers from a seed taken from the worker's
+    generator, so seeded runs stay reproducible. Costs one pickling of the
+    sample per item (about 1 ms per MB).
+
     Test mode: a failing video raises :class:`UnreadableVideosError` naming
     it. With ``allow_skip_in_test=True`` every video is checked once when the
     dataset initialises (opened with decord, at least ``min_frames`` frames);
@@ -123,8 +149,15 @@ class UnlabeledVideoDataset(BaseActionDataset):
         skip_exceptions: exception types that mark a video as bad.
         allow_skip_in_test: see above.
         max_refetch: replacements tried for one index before raising.
+        decode_timeout: seconds one sample may take before its (helper)
+            decoding process is killed and the video counted as bad;
+            ``None`` (default) decodes in-process without a limit.
         **kwargs: forwarded to mmaction2's ``BaseActionDataset``.
     """
+
+    #: calls :func:`~mmiivcl.datasets.worker_seed.maybe_reseed_worker`, so
+    #: persistent DataLoader workers are re-seeded every epoch
+    reseeds_persistent_workers = True
 
     def __init__(self,
                  ann_file: Optional[str] = '',
@@ -138,7 +171,13 @@ class UnlabeledVideoDataset(BaseActionDataset):
                  skip_exceptions: Sequence[type] = DECODE_ERRORS,
                  allow_skip_in_test: bool = False,
                  max_refetch: int = 100,
+                 decode_timeout: Optional[float] = None,
                  **kwargs) -> None:
+        if decode_timeout is not None and decode_timeout <= 0:
+            raise ValueError(
+                f'UnlabeledVideoDataset.decode_timeout={decode_timeout} must '
+                'be > 0 seconds, or None to decode without a time limit.')
+        self.decode_timeout = decode_timeout
         self.min_frames = int(min_frames)
         self.extensions = tuple(e.lower() for e in extensions)
         self.folder_labels = bool(folder_labels)
@@ -247,7 +286,8 @@ class UnlabeledVideoDataset(BaseActionDataset):
         keep, excluded = [], []
         for i in range(len(self)):
             info = self.get_data_info(i)
-            reason = check_video(info['filename'], self.min_frames)
+            reason = check_video(info['filename'], self.min_frames,
+                                 timeout=self.decode_timeout)
             if reason is None:
                 keep.append(i)
             else:
@@ -315,6 +355,45 @@ class UnlabeledVideoDataset(BaseActionDataset):
                 path, REASON_NAMES.get(code, 'unknown'))))
         return out
 
+    def mark_bad(self, idx: int, code: int, reason: Optional[str] = None
+                 ) -> None:
+        """Record ``idx`` as known bad without opening it (e.g. the list
+        restored from a checkpoint by :class:`SkipStatsHook`)."""
+        if not 0 < int(code) < 256:
+            raise ValueError(f'reason code must be in 1..255, got {code}')
+        self.bad_mask[idx] = int(code)
+        if reason:
+            self._bad_reasons[self.get_data_info(idx)['filename']] = reason
+
+    # ------------------------------------------------------------------
+    # preparing a sample, optionally in a killable helper process
+    def _prepare(self, idx: int):
+        """``prepare_data(idx)``; in a killable helper when
+        ``decode_timeout`` is set (see the class docstring)."""
+        if self.decode_timeout is None:
+            return self.prepare_data(idx)
+        seed = int(np.random.randint(0, 2**31 - 1))
+        helper = _HELPERS.get(id(self))
+        if helper is None or helper.timeout != self.decode_timeout:
+            helper = KillableWorker(self._prepare_seeded,
+                                    timeout=self.decode_timeout,
+                                    on_start=_helper_start)
+            _HELPERS[id(self)] = helper
+        try:
+            return helper(idx, seed)
+        except CallTimeout:
+            raise DecodeTimeoutError(self.get_data_info(idx)['filename'],
+                                     self.decode_timeout) from None
+        except HelperDied as exc:
+            raise VideoDecodeError(
+                self.get_data_info(idx)['filename'],
+                'the decoding process died (crash in native code)') from exc
+
+    def _prepare_seeded(self, idx: int, seed: int):
+        """Runs in the helper: seed the generators, run the pipeline."""
+        seed_all(seed)
+        return self.prepare_data(idx)
+
     def _record_bad(self, idx: int, path: str, exc: BaseException) -> str:
         code, reason = classify_failure(path, exc)
         self.bad_mask[idx] = code
@@ -349,11 +428,12 @@ class UnlabeledVideoDataset(BaseActionDataset):
         """
         if not self._fully_initialized:
             self.full_init()
+        maybe_reseed_worker(self)  # persistent workers: new epoch, new seed
         if idx < 0:
             idx += len(self)
         if self.test_mode:
             try:
-                data = self.prepare_data(idx)
+                data = self._prepare(idx)
             except self.skip_exceptions as exc:
                 path = self.get_data_info(idx)['filename']
                 _, reason = classify_failure(path, exc)
@@ -379,7 +459,7 @@ class UnlabeledVideoDataset(BaseActionDataset):
                     path, REASON_NAMES.get(int(self.bad_mask[idx]), '?'))))
             else:
                 try:
-                    data = self.prepare_data(idx)
+                    data = self._prepare(idx)
                 except self.skip_exceptions as exc:
                     path = self.get_data_info(idx)['filename']
                     failures.append((path, self._record_bad(idx, path, exc)))
@@ -400,24 +480,80 @@ class UnlabeledVideoDataset(BaseActionDataset):
             f'{self.max_refetch} replacements')
 
 
-def check_video(path: str, min_frames: int = 8) -> Optional[str]:
-    """Open ``path`` with decord and decode its first and last frame.
+_HELPERS: Dict[int, KillableWorker] = {}  # per dataset, per process
+
+
+def _helper_start() -> None:
+    torch.set_num_threads(1)
+
+
+def probe_video(path: str, min_frames: int = 8, num_probe: int = 4) -> dict:
+    """Open ``path`` with decord and decode ``num_probe`` frames spread over
+    the video, the first and the *last* included (containers can over-report
+    their frame count, dmlc/decord#373 / #2, and files can break late).
+
+    Returns:
+        dict: ``ok`` (bool), ``reason`` (None or why the video is unusable),
+        ``num_frames`` (decord's count, -1 when it could not be opened).
+    """
+    out = dict(ok=False, reason=None, num_frames=-1)
+    if not osp.exists(path):
+        out['reason'] = 'missing file'
+        return out
+    if osp.isfile(path) and osp.getsize(path) == 0:
+        out['reason'] = 'empty file (0 bytes)'
+        return out
+    try:
+        import decord
+        reader = decord.VideoReader(path, num_threads=1)
+    except Exception as exc:  # noqa: BLE001 - any failure means unusable
+        out['reason'] = f'cannot open: {_short(exc)}'
+        return out
+    n = len(reader)
+    out['num_frames'] = n
+    if n < min_frames:
+        out['reason'] = (f'only {n} frame(s), fewer than '
+                         f'min_frames={min_frames}')
+        return out
+    probes = sorted({int(round(x)) for x in
+                     np.linspace(0, n - 1, max(2, int(num_probe)))})
+    for i in probes:
+        try:
+            reader.get_batch([i])
+        except Exception as exc:  # noqa: BLE001
+            out['reason'] = f'frame {i} of {n} does not decode: {_short(exc)}'
+            return out
+    try:
+        reader.seek(0)  # decord#157 workaround: stop background decoding
+    except Exception:  # noqa: BLE001
+        pass
+    del reader
+    out['ok'] = True
+    return out
+
+
+def check_video(path: str, min_frames: int = 8, num_probe: int = 4,
+                timeout: Optional[float] = None) -> Optional[str]:
+    """Whether ``path`` is usable (see :func:`probe_video`).
+
+    Args:
+        path: video file.
+        min_frames: fewest frames a usable video has.
+        num_probe: frames decoded, spread from the first to the last.
+        timeout: seconds allowed, checked in a killable helper process
+            (``None``: in this process, no limit).
 
     Returns:
         ``None`` if the video is usable, else the reason.
     """
-    if not osp.exists(path):
-        return 'missing file'
-    if osp.isfile(path) and osp.getsize(path) == 0:
-        return 'empty file (0 bytes)'
+    if timeout is None:
+        return probe_video(path, min_frames, num_probe)['reason']
+    worker = KillableWorker(probe_video, timeout=timeout)
     try:
-        import decord
-        reader = decord.VideoReader(path, num_threads=1)
-        n = len(reader)
-        if n < min_frames:
-            return f'only {n} frame(s), fewer than min_frames={min_frames}'
-        reader.get_batch([0, n - 1])
-        del reader
-    except Exception as exc:  # noqa: BLE001 - any failure means unusable
+        return worker(path, min_frames, num_probe)['reason']
+    except CallTimeout:
+        return f'decode timed out after {timeout:g} s'
+    except Exception as exc:  # noqa: BLE001
         return _short(exc)
-    return None
+    finally:
+        worker.close()

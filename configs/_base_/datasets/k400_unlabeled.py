@@ -9,7 +9,7 @@ train_pipeline = [
     dict(type='DecordInit', io_backend='disk'),
     dict(type='SampleClipPair', clip_len=8, frame_interval=8,
          num_clips=num_clips),
-    dict(type='DecordDecode'),
+    dict(type='DecordDecodeClips', short_side=320),  # one sorted pass
     dict(type='ClipAugment', scale=(256, 320), crop_size=224,
          color_jitter=(0.4, 0.4, 0.4, 0.1), color_jitter_p=0.8,
          grayscale_p=0.2, blur_p=0.5, blur_sigma=(0.1, 2.0), flip_p=0.2),
@@ -20,6 +20,8 @@ train_dataloader = dict(
     batch_size=8,  # videos per GPU; x rho clips
     num_workers=8,
     persistent_workers=True,
+    # seeds from (seed, epoch, rank, worker id): exact resume (EpochSeedHook)
+    worker_init_fn=dict(type='epoch_worker_init_fn'),
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,

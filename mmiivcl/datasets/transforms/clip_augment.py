@@ -15,13 +15,10 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmaction.registry import TRANSFORMS
 
-# ITU-R 601-2 luma, as torchvision's rgb_to_grayscale
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-
-
-def _gray(x: np.ndarray) -> np.ndarray:
-    """Luma of float RGB frames (..., 3) -> (...)."""
-    return x @ _LUMA
+# ITU-R 601-2 luma, as torchvision's rgb_to_grayscale (and OpenCV's
+# RGB2GRAY for float images)
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float64)
+_LEVELS = np.arange(256, dtype=np.float32)  # uint8 values, for look-up tables
 
 
 def _check_range(name: str, value: Sequence[float], low: float) -> Tuple:
@@ -213,87 +210,168 @@ class ClipAugment(BaseTransform):
         return params
 
     # ------------------------------------------------------------------
-    # application to one clip (T, H, W, 3) uint8
-    def _geometry(self, clip: np.ndarray, p: Dict) -> np.ndarray:
+    # application to one clip: uint8 frames in, uint8 (T, cs, cs, 3) out
+    def _geometry(self, frames: Sequence[np.ndarray], p: Dict,
+                  out: np.ndarray) -> None:
+        """Resize + crop (+ flip) every frame of one clip into ``out``.
+
+        ``crop='random'`` resizes the whole frame (so every output pixel is
+        exactly ``cv2.resize(frame)[y:y + cs, x:x + cs]``) into one scratch
+        buffer reused by the clip's frames; the crop (and the flip) is then a
+        single copy into ``out``.
+        """
         cs = self.crop_size
         x, y, bw, bh = p['crop_box']
-        out = np.empty((clip.shape[0], cs, cs, 3), dtype=np.uint8)
+        flip = p['flip']
         if self.crop == 'random':
             nh, nw = p['resized_shape']
-            for t, frame in enumerate(clip):
+            scratch = None
+            for t, frame in enumerate(frames):
                 if (nh, nw) != frame.shape[:2]:
-                    frame = cv2.resize(frame, (nw, nh),
-                                       interpolation=cv2.INTER_LINEAR)
-                out[t] = frame[y:y + bh, x:x + bw]
+                    if scratch is None:
+                        scratch = np.empty((nh, nw, 3), dtype=np.uint8)
+                    cv2.resize(frame, (nw, nh), dst=scratch,
+                               interpolation=cv2.INTER_LINEAR)
+                    frame = scratch
+                box = frame[y:y + bh, x:x + bw]
+                if flip:
+                    cv2.flip(box, 1, dst=out[t])
+                else:
+                    out[t] = box
         else:
-            for t, frame in enumerate(clip):
-                out[t] = cv2.resize(
-                    np.ascontiguousarray(frame[y:y + bh, x:x + bw]),
-                    (cs, cs), interpolation=cv2.INTER_LINEAR)
-        return out
+            for t, frame in enumerate(frames):
+                cv2.resize(frame[y:y + bh, x:x + bw], (cs, cs), dst=out[t],
+                           interpolation=cv2.INTER_LINEAR)
+                if flip:
+                    cv2.flip(out[t], 1, dst=out[t])
 
     @staticmethod
-    def _jitter(x: np.ndarray, p: Dict) -> np.ndarray:
-        """Colour jitter of a float32 clip (T, H, W, 3) in [0, 255].
-
-        Works in place on ``x`` (a private copy); returns the result.
-        """
-        for op in p['order']:
-            if op == 0:  # brightness
-                x *= p['brightness']
-            elif op == 1:  # contrast: blend with the clip's mean luma
-                m = float(_gray(x).mean())
-                x *= p['contrast']
-                x += m * (1.0 - p['contrast'])
-            elif op == 2:  # saturation: blend with per-pixel luma
-                g = _gray(x)[..., None]
-                g *= 1.0 - p['saturation']
-                x *= p['saturation']
-                x += g
-            elif p['hue'] != 0.0:  # hue rotation in HSV, whole clip at once
-                t, h, w, _ = x.shape
-                x *= 1.0 / 255.0
-                hsv = cv2.cvtColor(x.reshape(t * h, w, 3), cv2.COLOR_RGB2HSV)
-                hue = hsv[..., 0]
-                hue += 360.0 * p['hue']
-                np.mod(hue, 360.0, out=hue)
-                x = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB).reshape(t, h, w, 3)
-                x *= 255.0
-            np.clip(x, 0.0, 255.0, out=x)
+    def _clip_range(x: np.ndarray) -> np.ndarray:
+        """Clamp a float32 array to [0, 255] in place (two SIMD passes)."""
+        cv2.threshold(x, 255.0, 255.0, cv2.THRESH_TRUNC, dst=x)
+        cv2.threshold(x, 0.0, 0.0, cv2.THRESH_TOZERO, dst=x)
         return x
 
-    def _augment_clip(self, clip: np.ndarray, p: Dict) -> np.ndarray:
-        out = self._geometry(clip, p)
-        if p['flip']:
-            out = out[:, :, ::-1]
+    @classmethod
+    def _jitter(cls, u: np.ndarray, p: Dict) -> np.ndarray:
+        """Colour jitter of a clip laid out as one image (T*H, W, 3).
+
+        Args:
+            u: uint8 input (not modified).
+            p: the clip's jitter parameters (see the class doc).
+
+        Returns:
+            float32 (T*H, W, 3) in [0, 255], clamped after every op (as
+            torchvision's ColorJitter). Brightness / contrast as the first op
+            are a 256-entry look-up table on the uint8 input (conversion,
+            scaling and clamping in one pass); saturation is one 3x3 colour
+            matrix (``cv2.transform``); hue is a shift of the HSV hue channel
+            (OpenCV's float HSV is scale-free, so no rescaling to [0, 1]).
+        """
+        x = None  # float32 working image, created by the first op
+        for op in p['order']:
+            if op == 0:  # brightness
+                f = p['brightness']
+                if x is None:
+                    x = cv2.LUT(u, np.minimum(_LEVELS * f, 255.0))
+                    continue
+                x *= f
+            elif op == 1:  # contrast: blend with the clip's mean luma
+                f = p['contrast']
+                m = float(np.dot(cv2.mean(u if x is None else x)[:3], _LUMA))
+                if x is None:
+                    x = cv2.LUT(u, np.clip(_LEVELS * f + m * (1.0 - f), 0.0,
+                                           255.0).astype(np.float32))
+                    continue
+                x *= f
+                x += m * (1.0 - f)
+            elif op == 2:  # saturation: blend with per-pixel luma
+                f = p['saturation']
+                if x is None:
+                    x = u.astype(np.float32)
+                mat = (f * np.eye(3) + (1.0 - f) * _LUMA[None, :]).astype(
+                    np.float32)
+                cv2.transform(x, mat, dst=x)
+            else:  # hue rotation in HSV
+                if x is None:
+                    x = u.astype(np.float32)
+                if p['hue'] == 0.0:
+                    continue
+                hsv = cv2.cvtColor(x, cv2.COLOR_RGB2HSV)
+                # a shift in [0, 360): OpenCV wraps hues in [360, 720)
+                cv2.add(hsv, ((360.0 * p['hue']) % 360.0, 0.0, 0.0, 0.0),
+                        dst=hsv)
+                cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB, dst=x)
+            cls._clip_range(x)
+        return x
+
+    def _blur_ksize(self, sigma: float) -> int:
+        """Kernel actually applied for ``sigma``: ``blur_kernel``, truncated
+        to a radius of ceil(5 sigma) when that is smaller. The Gaussian mass
+        beyond 5 sigma is < 6e-7, so the result differs from the full
+        ``blur_kernel`` by < 1e-3 grey levels, at a fraction of the cost."""
+        return min(self.blur_kernel, 2 * int(math.ceil(5.0 * sigma)) + 1)
+
+    def _augment_clip(self, frames: Sequence[np.ndarray], p: Dict,
+                      out: np.ndarray) -> None:
+        """All ops of one clip, written into ``out`` (T, cs, cs, 3) uint8."""
+        self._geometry(frames, p, out)
         if p['color_jitter'] is None and not p['grayscale'] and \
                 p['blur_sigma'] is None:
-            return out
-        x = np.ascontiguousarray(out, dtype=np.float32)  # private copy
+            return
+        t, cs = out.shape[:2]
+        u = out.reshape(t * cs, cs, 3)  # the clip as one image (a view)
         if p['color_jitter'] is not None:
-            x = self._jitter(x, p['color_jitter'])
-        if p['grayscale']:
-            x = np.repeat(_gray(x)[..., None], 3, axis=-1)
+            x = self._jitter(u, p['color_jitter'])
+        else:
+            x = u.astype(np.float32)
+        if p['grayscale']:  # one channel from here on
+            x = cv2.cvtColor(x, cv2.COLOR_RGB2GRAY)
         if p['blur_sigma'] is not None:
-            k, s = self.blur_kernel, p['blur_sigma']
-            for t in range(x.shape[0]):
-                x[t] = cv2.GaussianBlur(x[t], (k, k), sigmaX=s, sigmaY=s,
-                                        borderType=cv2.BORDER_REFLECT_101)
-        np.clip(x, 0.0, 255.0, out=x)
-        return np.rint(x, out=x).astype(np.uint8)
+            k, s = self._blur_ksize(p['blur_sigma']), p['blur_sigma']
+            blurred = np.empty_like(x)
+            for i in range(t):  # 2D filter: frame by frame
+                rows = slice(i * cs, (i + 1) * cs)
+                cv2.GaussianBlur(x[rows], (k, k), sigmaX=s, sigmaY=s,
+                                 dst=blurred[rows],
+                                 borderType=cv2.BORDER_REFLECT_101)
+            x = blurred
+        # round, saturate to uint8 and write back in one pass
+        if x.ndim == 2:
+            cv2.cvtColor(cv2.convertScaleAbs(x), cv2.COLOR_GRAY2RGB, dst=u)
+        else:
+            cv2.convertScaleAbs(x, dst=u)
 
     # ------------------------------------------------------------------
+    @staticmethod
+    def _frames(imgs: Union[List[np.ndarray], np.ndarray]) -> Tuple:
+        """Validate the input frames without stacking them (no copy).
+
+        Returns ``(frames, n, h, w)``; ``frames`` indexable by frame.
+        """
+        if isinstance(imgs, np.ndarray):
+            ok = imgs.ndim == 4 and imgs.shape[-1] == 3 and \
+                imgs.dtype == np.uint8
+            desc = f'array {imgs.shape} {imgs.dtype}'
+        else:
+            imgs = list(imgs)
+            first = imgs[0] if imgs else None
+            ok = first is not None and all(
+                isinstance(f, np.ndarray) and f.dtype == np.uint8
+                and f.ndim == 3 and f.shape == first.shape for f in imgs) \
+                and first.shape[-1] == 3
+            desc = 'frames ' + (f'{first.shape} {first.dtype}' if isinstance(
+                first, np.ndarray) else repr(type(first)))
+        if not ok:
+            raise ValueError('ClipAugment expects uint8 RGB frames (H, W, 3) '
+                             f'of one size, got {desc}')
+        h, w = imgs[0].shape[:2]
+        return imgs, len(imgs), h, w
+
     def transform(self, results: Dict) -> Dict:
         """Augment ``results['imgs']`` clip by clip; see the class doc."""
-        imgs: Union[List[np.ndarray], np.ndarray] = results['imgs']
-        frames = np.asarray(imgs)
-        if frames.ndim != 4 or frames.shape[-1] != 3 or \
-                frames.dtype != np.uint8:
-            raise ValueError('ClipAugment expects uint8 RGB frames (H, W, 3) '
-                             f'of one size, got array {frames.shape} '
-                             f'{frames.dtype}')
+        frames, n, h, w = self._frames(results['imgs'])
         clip_len = self.clip_len or int(results['clip_len'])
-        n = frames.shape[0]
         if n % clip_len != 0:
             raise ValueError(f'ClipAugment: {n} frames is not a multiple of '
                              f'clip_len={clip_len}')
@@ -303,14 +381,13 @@ class ClipAugment(BaseTransform):
             raise ValueError(
                 f'ClipAugment: {n} frames != num_clips '
                 f'({results["num_clips"]}) x clip_len ({clip_len})')
-        h, w = frames.shape[1:3]
         cs = self.crop_size
         out = np.empty((n, cs, cs, 3), dtype=np.uint8)
         all_params = []
         for c in range(num_clips):
             p = self._draw_params(h, w)
             sl = slice(c * clip_len, (c + 1) * clip_len)
-            out[sl] = self._augment_clip(frames[sl], p)
+            self._augment_clip(frames[sl], p, out[sl])
             all_params.append(p)
         results['imgs'] = list(out)
         results['img_shape'] = (cs, cs)

@@ -90,6 +90,10 @@ class IIVCL(BaseMomentumContrast):
             setattr(self, f'queue_{b}', FeatureQueue(queue_len, feat_dim))
         self._check_head_width()
         self._build_momentum_encoder([f'head_{b}' for b in self.branches])
+        # diagnostics for NNQueueStatsHook: plain attributes (not state),
+        # filled only in a step for which the hook sets ``record_nn``
+        self.record_nn = False
+        self.last_nn: Optional[Dict[str, Tensor]] = None
 
     def _check_head_width(self) -> None:
         width = getattr(self.backbone, 'feat_dim', None)
@@ -142,7 +146,7 @@ class IIVCL(BaseMomentumContrast):
             # rows that may serve: never-filled rows cannot be a neighbour
             # (NN branch); keys of the query's own video are excluded on demand
             if self.exclude_same_video:
-                mask = queue.valid_mask(vid)
+                mask = queue.valid_mask(vid, require_filled=(b == 'nn'))
             else:
                 mask = queue.valid_mask() if b == 'nn' else None
             # query-queue similarities: once per query clip, reused per pair
@@ -151,6 +155,8 @@ class IIVCL(BaseMomentumContrast):
                 neg = [s.masked_fill(~mask, float('-inf')) for s in neg]
             if b == 'nn':  # Eq.3 before enqueue: once per key clip
                 nns = [nearest_neighbour(k[j], bank, mask) for j in range(rho)]
+                if self.record_nn:
+                    self.last_nn = _nn_record(queue, nns, vid)
             total, acc, sims = 0., 0., []
             for i, j in pairs:
                 if b == 'intra':
@@ -176,6 +182,23 @@ class IIVCL(BaseMomentumContrast):
         for b in self.branches:
             getattr(self, f'queue_{b}').enqueue(keys[f'head_{b}'], vid_all)
         return losses
+
+
+@torch.no_grad()
+def _nn_record(queue: FeatureQueue, nns: List[tuple],
+               vid: Tensor) -> Dict[str, Tensor]:
+    """What Eq.3 picked in this step, for ``NNQueueStatsHook``.
+
+    Read before the enqueue overwrites rows. One entry per key clip,
+    clip-major (rho * N): ``nn_video`` the video index of the chosen queue
+    row (-1 when no row could serve), ``nn_sim`` its similarity,
+    ``found`` (bool) and ``query_video`` the key's own video index.
+    """
+    idx = torch.cat([n[0] for n in nns])
+    found = torch.cat([n[2] for n in nns])
+    nn_video = torch.where(found, queue.indices[idx], torch.full_like(idx, -1))
+    return dict(nn_video=nn_video, nn_sim=torch.cat([n[1] for n in nns]),
+                found=found, query_video=vid.repeat(len(nns)))
 
 
 def _check_args(lambda_intra, lambda_nn, queue_len, temperature, head_intra,

@@ -46,19 +46,23 @@ class FeatureQueue(nn.Module):
         """(K,) bool, True for rows that hold a real key."""
         return self.indices >= 0
 
-    def valid_mask(self, video_idx: Optional[Tensor] = None) -> Tensor:
+    def valid_mask(self, video_idx: Optional[Tensor] = None,
+                   require_filled: bool = True) -> Tensor:
         """Rows that may serve a query.
 
         Args:
             video_idx (Tensor, optional): (N,) video index of each query;
                 rows holding a key of the same video are excluded.
+            require_filled (bool): exclude rows never written (their random
+                initial vectors are fine as MoCo negatives, never as a NN).
 
         Returns:
             Tensor: (K,) bool without ``video_idx``, else (N, K) bool.
         """
+        base = self.filled if require_filled else torch.ones_like(self.filled)
         if video_idx is None:
-            return self.filled
-        return self.filled.unsqueeze(0) & (
+            return base
+        return base.unsqueeze(0) & (
             self.indices.unsqueeze(0) != video_idx.view(-1, 1))
 
     @torch.no_grad()

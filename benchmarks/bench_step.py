@@ -1,0 +1,243 @@
+"""Cost of the NN term: IIVCL vs rho-MoCo training steps, and NN lookup.
+
+1. Full training step (data preprocessor, forward of the online and momentum
+   encoders, both losses, backward, SGD step, momentum update) of IIVCL
+   (lambda_intra = lambda_nn = 1) against the rho-MoCo config
+   (``configs/pmoco``: lambda_nn = 0, ``head_nn=None``, so the NN branch is
+   neither built nor run), same backbone, batch and queue. CPU default:
+   R3D-18 (``configs/iivcl/r3d18_k400_128px.py``'s backbone) at 8x112^2,
+   batch 8 videos x rho 2 clips, queues of 65536. Target ratio <= 1.05.
+2. The head + queue + loss part alone, per step: the encoders' outputs are
+   precomputed, so the time is that of the projection heads (online and
+   momentum), the query-queue similarities, the NN lookup (IIVCL), both
+   losses with their backward, and the enqueue.
+3. NN lookup (Eq.3, ``mmiivcl.models.losses.nearest_neighbour`` with the
+   queue's valid mask, as the model calls it) for queue lengths 4k..256k at
+   batch 512 (expected linear in the queue length).
+
+Both models are timed interleaved (A B A B ...) and medians are reported,
+because the machine may be shared. Prints tables and a final RATIOS line.
+
+    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_step.py
+    (--quick for a smoke run; --json FILE to keep the numbers)
+"""
+import argparse
+import copy
+import json
+import os
+import os.path as osp
+import statistics
+import sys
+import time
+import warnings
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+import mmiivcl  # noqa: E402,F401
+from mmaction.registry import MODELS  # noqa: E402
+from mmaction.structures import ActionDataSample  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+from mmengine.optim import OptimWrapper  # noqa: E402
+
+from mmiivcl.models.losses import nearest_neighbour  # noqa: E402
+from mmiivcl.models.utils import FeatureQueue  # noqa: E402
+
+R3D18_CONFIG = osp.join(REPO, 'configs', 'iivcl', 'r3d18_k400_128px.py')
+PMOCO_CONFIG = osp.join(REPO, 'configs', 'pmoco', 'r3d50_k400.py')
+
+
+def model_cfgs(queue_len: int) -> Dict[str, dict]:
+    """IIVCL (R3D-18 config) and the same with rho-MoCo's overrides."""
+    iivcl = copy.deepcopy(Config.fromfile(R3D18_CONFIG).model.to_dict())
+    iivcl['queue_len'] = queue_len
+    pm = Config.fromfile(PMOCO_CONFIG).model  # lambda_nn=0, head_nn=None
+    pmoco = copy.deepcopy(iivcl)
+    for key in ('lambda_intra', 'lambda_nn', 'head_nn'):
+        pmoco[key] = pm[key]
+    return {'IIVCL': iivcl, 'rho-MoCo': pmoco}
+
+
+def build(cfg: dict):
+    torch.manual_seed(0)
+    model = MODELS.build(copy.deepcopy(cfg))
+    model.init_weights()
+    model.train()
+    return model
+
+
+def make_batch(n: int, rho: int, t: int, size: int, step: int) -> dict:
+    g = torch.Generator().manual_seed(step)
+    inputs = [torch.randint(0, 256, (rho, 3, t, size, size), generator=g,
+                            dtype=torch.uint8) for _ in range(n)]
+    samples = [ActionDataSample(metainfo=dict(sample_idx=step * n + i))
+               for i in range(n)]
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def train_step(model, optim: OptimWrapper, data: dict) -> None:
+    """What one iteration of the runner does (+ MomentumUpdateHook)."""
+    model.train_step(data, optim)
+    model.momentum_update(0.994)
+
+
+def time_steps(models: Dict, optims: Dict, args) -> Dict[str, List[float]]:
+    times = {k: [] for k in models}
+    for k in models:  # warm-up (allocator, first-call overheads)
+        for s in range(args.warmup):
+            train_step(models[k], optims[k],
+                       make_batch(args.batch, 2, args.frames, args.size, s))
+    for r in range(args.steps):
+        data = make_batch(args.batch, 2, args.frames, args.size, 100 + r)
+        for k in models:  # interleaved
+            t0 = time.perf_counter()
+            train_step(models[k], optims[k], data)
+            times[k].append(time.perf_counter() - t0)
+    return times
+
+
+def time_head_queue_loss(models: Dict, args) -> Dict[str, List[float]]:
+    """Heads + queue + loss (+ backward, enqueue) with fixed encoder outputs."""
+    rho, n = 2, args.batch
+    times = {k: [] for k in models}
+    for k, model in models.items():
+        width = model.head_intra.in_channels
+        g = torch.Generator().manual_seed(0)
+        feat_q = torch.randn(rho * n, width, generator=g, requires_grad=True)
+        feat_k = torch.randn(rho * n, width, generator=g)
+
+        def encode(x, _f=feat_q):
+            return _f
+
+        def encode_key(x, heads, _m=model, _f=feat_k):
+            with torch.no_grad():
+                out = {'feat': _f}
+                for h in heads:
+                    out[h] = _m.momentum_encoder[h](_f)
+            return out
+
+        model.encode, model.encode_key = encode, encode_key
+    dummy = torch.zeros(n, rho, 1, 1, 1, 1)
+    samples = [ActionDataSample(metainfo=dict(sample_idx=i)) for i in range(n)]
+    for r in range(args.warmup + args.hql_steps):
+        for k, model in models.items():
+            t0 = time.perf_counter()
+            losses = model.loss(dummy, samples)
+            total = sum(v for key, v in losses.items() if 'loss' in key)
+            total.backward()
+            dt = time.perf_counter() - t0
+            if r >= args.warmup:
+                times[k].append(dt)
+            model.zero_grad(set_to_none=True)
+    for model in models.values():  # restore the real encoders
+        del model.encode, model.encode_key
+    return times
+
+
+def time_nn_lookup(args) -> Dict[int, float]:
+    out = {}
+    g = torch.Generator().manual_seed(0)
+    key = F.normalize(torch.randn(args.nn_batch, 128, generator=g), dim=1)
+    for k in args.nn_queue:
+        queue = FeatureQueue(k, 128)
+        queue.indices.fill_(0)  # all rows filled
+        mask = queue.valid_mask()
+        bank = queue.feats
+        nearest_neighbour(key, bank, mask)  # warm-up
+        ts = []
+        for _ in range(args.nn_reps):
+            t0 = time.perf_counter()
+            nearest_neighbour(key, bank, mask)
+            ts.append(time.perf_counter() - t0)
+        out[k] = statistics.median(ts)
+        print(f'  NN lookup K={k:6d}: {1e3 * out[k]:8.2f} ms', flush=True)
+        del queue, bank, mask
+    return out
+
+
+def main(argv: Optional[List[str]] = None) -> Dict:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--batch', type=int, default=8, help='videos per step')
+    p.add_argument('--frames', type=int, default=8)
+    p.add_argument('--size', type=int, default=112)
+    p.add_argument('--queue', type=int, default=65536)
+    p.add_argument('--steps', type=int, default=6,
+                   help='timed steps per model (interleaved)')
+    p.add_argument('--warmup', type=int, default=1)
+    p.add_argument('--hql-steps', type=int, default=20)
+    p.add_argument('--nn-batch', type=int, default=512)
+    p.add_argument('--nn-queue', type=int, nargs='+',
+                   default=[4096, 8192, 16384, 32768, 65536, 131072, 262144])
+    p.add_argument('--nn-reps', type=int, default=7)
+    p.add_argument('--threads', type=int,
+                   default=int(os.environ.get('OMP_NUM_THREADS', 2)))
+    p.add_argument('--quick', action='store_true',
+                   help='smoke run: tiny input, few steps')
+    p.add_argument('--json', help='write all numbers to this file')
+    args = p.parse_args(argv)
+    if args.quick:
+        args.size, args.frames, args.steps, args.hql_steps = 32, 4, 1, 3
+        args.nn_queue, args.nn_reps = [4096, 16384], 2
+    torch.set_num_threads(args.threads)
+    warnings.filterwarnings('ignore', message='shuffle-BN on a single')
+    cfgs = model_cfgs(args.queue)
+    models = {k: build(c) for k, c in cfgs.items()}
+    optims = {k: OptimWrapper(torch.optim.SGD(m.parameters(), lr=0.01,
+                                              momentum=0.9,
+                                              weight_decay=1e-4))
+              for k, m in models.items()}
+    print(f'torch threads {args.threads}; R3D-18 {args.frames}x{args.size}^2, '
+          f'batch {args.batch} x rho 2, queue {args.queue}')
+    for k, m in models.items():
+        print(f'  {k:9s}: branches {m.branches}, '
+              f'{sum(p.numel() for p in m.parameters()) / 1e6:.2f} M params')
+    res = dict(args=vars(args))
+    steps = time_steps(models, optims, args)
+    hql = time_head_queue_loss(models, args)
+    res['step_s'] = {k: dict(median=statistics.median(v), runs=v)
+                     for k, v in steps.items()}
+    res['hql_ms'] = {k: dict(median=1e3 * statistics.median(v),
+                             runs=[1e3 * x for x in v])
+                     for k, v in hql.items()}
+    print('\nTraining step (median s) | head+queue+loss alone (median ms):')
+    for k in models:
+        print(f'  {k:9s} {res["step_s"][k]["median"]:8.3f} s   '
+              f'{res["hql_ms"][k]["median"]:8.2f} ms')
+    del models, optims
+    nn = time_nn_lookup(args)
+    res['nn_ms'] = {str(k): 1e3 * v for k, v in nn.items()}
+    ks = sorted(nn)
+    per_k = [1e3 * nn[k] / k * 65536 for k in ks]
+    print('\nNN lookup at batch %d (ms): ' % args.nn_batch + ', '.join(
+        f'{k // 1024}k {1e3 * nn[k]:.1f}' for k in ks))
+    print('  ms per 64k rows at each K: ' + ', '.join(f'{x:.1f}'
+                                                       for x in per_k))
+    step_ratio = (res['step_s']['IIVCL']['median']
+                  / res['step_s']['rho-MoCo']['median'])
+    hql_extra = (res['hql_ms']['IIVCL']['median']
+                 - res['hql_ms']['rho-MoCo']['median'])
+    at = nn.get(65536)
+    parts = [f'step IIVCL/rho-MoCo = {step_ratio:.3f} (target <= 1.05)',
+             f'head+queue+loss IIVCL/rho-MoCo = '
+             f'{res["hql_ms"]["IIVCL"]["median"] / res["hql_ms"]["rho-MoCo"]["median"]:.2f}x '
+             f'(+{hql_extra:.1f} ms = '
+             f'{100 * hql_extra / 1e3 / res["step_s"]["rho-MoCo"]["median"]:.1f}% '
+             f'of a rho-MoCo step)',
+             f'NN lookup {ks[-1] // 1024}k/{ks[0] // 1024}k = '
+             f'{nn[ks[-1]] / nn[ks[0]]:.1f}x for {ks[-1] // ks[0]}x rows']
+    if at is not None:
+        parts.append(f'NN lookup @65536 = {1e3 * at:.1f} ms')
+    res['ratios'] = parts
+    print('RATIOS ' + ' | '.join(parts))
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(res, f, indent=1)
+    return res
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,84 @@
+"""Photometric clip augmentation on the training device (kornia), measured.
+
+The "bigger move" of issue 8: the workers decode, resize and crop (uint8),
+and colour jitter, grayscale, Gaussian blur and the horizontal flip run as
+batched tensor ops inside the model's data preprocessor, with kornia's
+``VideoSequential(..., data_format='BCTHW', same_on_frame=True)`` drawing one
+parameter set per clip for all of its frames. Measured in
+``bench_pipeline.py`` (variant ``ours+kornia``); it is not the default
+because it loses end to end on the CPU machine (see RESULTS.md), and kornia
+is therefore not a project dependency. Importing this module requires
+``pip install kornia==0.9.0``.
+
+Worker side: ``ClipAugment(..., color_jitter=None, grayscale_p=0,
+blur_p=0, flip_p=0)`` (see :func:`geometry_only_pipeline`).
+"""
+import copy
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+from mmaction.models.data_preprocessors import ActionDataPreprocessor
+from mmaction.registry import MODELS
+from mmengine.model.utils import stack_batch
+
+
+def build_video_aug(crop_size: int = 224,
+                    color_jitter: Sequence[float] = (0.4, 0.4, 0.4, 0.1),
+                    color_jitter_p: float = 0.8, grayscale_p: float = 0.2,
+                    blur_p: float = 0.5,
+                    blur_sigma: Tuple[float, float] = (0.1, 2.0),
+                    flip_p: float = 0.2):
+    """kornia ``VideoSequential`` with the IIVCL photometric recipe.
+
+    Input/output: float (B, C, T, H, W) in [0, 1]; one parameter set per
+    clip (``same_on_frame=True``), shared by its T frames.
+    """
+    import kornia.augmentation as K
+    k = int(round(0.1 * crop_size)) // 2 * 2 + 1  # 23 at 224, as ClipAugment
+    return K.VideoSequential(
+        K.ColorJitter(*color_jitter, p=color_jitter_p),
+        K.RandomGrayscale(p=grayscale_p),
+        K.RandomGaussianBlur((k, k), tuple(blur_sigma), p=blur_p),
+        K.RandomHorizontalFlip(p=flip_p),
+        data_format='BCTHW', same_on_frame=True)
+
+
+@MODELS.register_module()
+class KorniaClipAugPreprocessor(ActionDataPreprocessor):
+    """``ActionDataPreprocessor`` that first augments every clip (training).
+
+    Inputs: per sample a uint8 (rho, C, T, H, W) tensor (the pretraining
+    data contract); the batch (N, rho, C, T, H, W) is augmented as N * rho
+    clips, then normalised with ``mean`` / ``std`` as usual.
+
+    Args:
+        aug (dict, optional): keyword arguments of :func:`build_video_aug`.
+        **kwargs: ``ActionDataPreprocessor`` arguments.
+    """
+
+    def __init__(self, aug: Optional[dict] = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.aug = build_video_aug(**(aug or {}))
+
+    def preprocess(self, inputs: List[torch.Tensor], data_samples,
+                   training: bool = False) -> Tuple:
+        if not training:
+            return super().preprocess(inputs, data_samples, training)
+        batch = stack_batch(inputs)  # (N, rho, C, T, H, W) uint8
+        clips = batch.flatten(0, 1).float().div_(255.0)
+        with torch.no_grad():
+            clips = self.aug(clips)
+        out = clips.mul_(255.0).view(batch.shape)
+        if self._enable_normalize:
+            out = (out - self.mean) / self.std
+        return out, data_samples
+
+
+def geometry_only_pipeline(pipeline: List[dict]) -> List[dict]:
+    """The train pipeline with ClipAugment's photometric ops switched off."""
+    out = copy.deepcopy(pipeline)
+    for t in out:
+        if t['type'] == 'ClipAugment':
+            t.update(color_jitter=None, grayscale_p=0.0, blur_p=0.0,
+                     flip_p=0.0)
+    return out

@@ -1,0 +1,3 @@
+from .few_shot_sampler import FewShotSampler, few_shot_subset  # noqa: F401
+
+__all__ = ['FewShotSampler', 'few_shot_subset']

@@ -1,0 +1,262 @@
+"""Training-time statistics of the nearest-neighbour queue (IIVCL Eq.3).
+
+Every ``interval`` iterations :class:`NNQueueStatsHook` logs, through
+``runner.message_hub`` (so they appear in the normal mmengine log line and in
+every visualizer backend, e.g. TensorBoard):
+
+* ``nnq_fill``: fraction of queue rows that hold a real key;
+* ``nnq_sim_mean`` / ``nnq_sim_std``: mean and spread of the similarity
+  ``k . NN(k, Q)`` of the nearest neighbours picked in this step;
+* ``nnq_same_video``: fraction of the picked neighbours that are an older key
+  of the query's *own* video (0 by construction with
+  ``exclude_same_video=True``; near 1 means IIVCL degenerates to rho-MoCo,
+  DESIGN §10);
+* ``nnq_label_agree``: when the training list has labels, how often the
+  neighbour's video has the query's class -- the monitor of inter-video
+  similarity being learned (chance = sum_c p_c^2 for class frequencies p_c).
+
+How it reads the step: the model computes the neighbours anyway (Eq.3,
+before the enqueue); when the hook sets ``model.record_nn = True`` for the
+coming iteration, :class:`~mmiivcl.models.IIVCL` keeps what it picked in the
+plain attribute ``model.last_nn`` (video index of each neighbour, its
+similarity, the query's video index; a few (rho*N,) tensors). Other
+iterations record nothing, and without the hook nothing is ever recorded.
+The statistics are summed over ranks (one small ``all_reduce``), so they
+cover the global batch.
+"""
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine import dist
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+from torch import Tensor
+
+from mmaction.registry import HOOKS
+
+#: order of the entries of :func:`nn_stat_sums`
+_SUM_KEYS = ('n', 'sim', 'sim2', 'same', 'n_lab', 'agree')
+
+
+def nn_stat_sums(nn_video: Tensor,
+                 nn_sim: Tensor,
+                 found: Tensor,
+                 query_video: Tensor,
+                 labels: Optional[Tensor] = None) -> Tensor:
+    """Sums behind the NN statistics of one step (one rank).
+
+    Args:
+        nn_video (Tensor): (M,) long, video index of each query's neighbour
+            (-1 if none).
+        nn_sim (Tensor): (M,) similarity of each neighbour.
+        found (Tensor): (M,) bool, the query had a valid neighbour.
+        query_video (Tensor): (M,) long, the query's own video index.
+        labels (Tensor, optional): (V,) long label of every video index of
+            the training set (-1 = unknown).
+
+    Returns:
+        Tensor: (6,) float64 ``[n, sum sim, sum sim^2, n same video,
+        n labelled pairs, n label agreements]``; the labelled pairs are the
+        found neighbours whose query and neighbour both have a label >= 0.
+    """
+    found = found.bool() & (nn_video >= 0)
+    sim = nn_sim[found].double()
+    out = torch.zeros(len(_SUM_KEYS), dtype=torch.float64)
+    out[0] = found.sum()
+    out[1] = sim.sum()
+    out[2] = (sim * sim).sum()
+    out[3] = (nn_video[found] == query_video[found]).sum()
+    if labels is not None and found.any():
+        labels = labels.to(nn_video.device)
+        nv, qv = nn_video[found], query_video[found]
+        ok = (nv < len(labels)) & (qv >= 0) & (qv < len(labels))
+        ln = labels[nv[ok]]
+        lq = labels[qv[ok]]
+        lab = (ln >= 0) & (lq >= 0)
+        out[4] = lab.sum()
+        out[5] = (ln[lab] == lq[lab]).sum()
+    return out
+
+
+def nn_stats_from_sums(sums: Tensor) -> Dict[str, float]:
+    """Turn (summed) :func:`nn_stat_sums` into the logged statistics.
+
+    Returns:
+        dict with ``nnq_sim_mean``, ``nnq_sim_std`` (population std),
+        ``nnq_same_video`` and, when labelled pairs exist,
+        ``nnq_label_agree`` (fractions in [0, 1]). Empty when no query had a
+        neighbour.
+    """
+    s = dict(zip(_SUM_KEYS, sums.double().tolist()))
+    if s['n'] <= 0:
+        return {}
+    mean = s['sim'] / s['n']
+    var = max(s['sim2'] / s['n'] - mean * mean, 0.0)
+    out = dict(nnq_sim_mean=mean, nnq_sim_std=var ** 0.5,
+               nnq_same_video=s['same'] / s['n'])
+    if s['n_lab'] > 0:
+        out['nnq_label_agree'] = s['agree'] / s['n_lab']
+    return out
+
+
+def dataset_video_labels(dataset) -> Optional[np.ndarray]:
+    """Label of every video index (``sample_idx``) of a training dataset.
+
+    Reads ``get_data_info(i)['label']`` (mmengine ``BaseDataset``; wrappers
+    exposing ``.dataset`` whose ``sample_idx`` is the inner index, such as
+    ``RepeatDataset``, are unwrapped). Returns ``None`` when the dataset has
+    no usable labels (all -1, multi-label, or an unsupported wrapper).
+    """
+    seen = 0
+    while not hasattr(dataset, 'get_data_info') and hasattr(dataset,
+                                                             'dataset'):
+        dataset = dataset.dataset
+        seen += 1
+        if seen > 8:
+            return None
+    if not hasattr(dataset, 'get_data_info') or hasattr(dataset, 'datasets'):
+        return None  # e.g. ConcatDataset: sample_idx is ambiguous
+    labels = np.full(len(dataset), -1, dtype=np.int64)
+    for i in range(len(dataset)):
+        lab = dataset.get_data_info(i).get('label', -1)
+        if isinstance(lab, (int, np.integer)):
+            labels[i] = int(lab)
+        elif torch.is_tensor(lab) and lab.numel() == 1:
+            labels[i] = int(lab)
+        elif isinstance(lab, np.ndarray) and lab.size == 1:
+            labels[i] = int(lab.reshape(-1)[0])
+    if not (labels >= 0).any():
+        return None
+    return labels
+
+
+@HOOKS.register_module()
+class NNQueueStatsHook(Hook):
+    """Log NN-queue statistics every ``interval`` training iterations.
+
+    Args:
+        interval (int): iterations between two measurements; use the
+            ``LoggerHook`` interval so every log line shows fresh values
+            (they are logged with mmengine's default "current" statistic:
+            avoid ``log_processor.mean_pattern`` patterns matching ``nnq_``).
+        queue (str): attribute of the model holding the NN queue
+            (``'queue_nn'``); its fill is logged in any case.
+        use_labels (bool): compute ``nnq_label_agree`` when the training
+            dataset has labels.
+
+    Logged keys (``train/`` scope of the message hub): ``nnq_fill``,
+    ``nnq_sim_mean``, ``nnq_sim_std``, ``nnq_same_video`` and, with labels,
+    ``nnq_label_agree``. See the module docstring.
+    """
+
+    priority = 'NORMAL'  # before LoggerHook (BELOW_NORMAL) in the same step
+
+    def __init__(self, interval: int = 50, queue: str = 'queue_nn',
+                 use_labels: bool = True) -> None:
+        if interval < 1:
+            raise ValueError(f'NNQueueStatsHook: interval must be >= 1, '
+                             f'got {interval}')
+        self.interval = int(interval)
+        self.queue = queue
+        self.use_labels = use_labels
+        self._labels: Optional[Tensor] = None
+        self._labels_read = False
+        self._can_record = False
+
+    @staticmethod
+    def _model(runner):
+        model = runner.model
+        return model.module if is_model_wrapper(model) else model
+
+    def before_train(self, runner) -> None:
+        model = self._model(runner)
+        self._can_record = hasattr(model, 'record_nn') and hasattr(
+            model, self.queue)
+        if not hasattr(model, self.queue):
+            print_log(
+                f'NNQueueStatsHook: the model ({type(model).__name__}) has '
+                f'no {self.queue!r}; no NN statistics will be logged (is '
+                'lambda_nn = 0?)', logger='current', level=30)
+        elif not hasattr(model, 'record_nn'):
+            print_log(
+                f'NNQueueStatsHook: {type(model).__name__} cannot record its '
+                'NN choices (no record_nn attribute); only the queue fill is '
+                'logged', logger='current', level=30)
+
+    def _video_labels(self, runner) -> Optional[Tensor]:
+        if not self._labels_read:
+            self._labels_read = True
+            labels = None
+            if self.use_labels:
+                try:
+                    labels = dataset_video_labels(
+                        runner.train_dataloader.dataset)
+                except Exception as exc:  # noqa: BLE001 - diagnostics only
+                    print_log(f'NNQueueStatsHook: cannot read the training '
+                              f'labels ({exc}); no label agreement',
+                              logger='current', level=30)
+            if labels is not None:
+                self._labels = torch.from_numpy(labels)
+                print_log(
+                    f'NNQueueStatsHook: {int((labels >= 0).sum())} labelled '
+                    f'training videos, {len(set(labels[labels >= 0]))} '
+                    'classes; chance NN label agreement = '
+                    f'{chance_label_agreement(labels):.3f}',
+                    logger='current')
+        return self._labels
+
+    def before_train_iter(self, runner, batch_idx: int,
+                          data_batch=None) -> None:
+        if self._can_record and self.every_n_train_iters(runner,
+                                                         self.interval):
+            model = self._model(runner)
+            model.record_nn = True
+            model.last_nn = None
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+                         outputs=None) -> None:
+        if not self.every_n_train_iters(runner, self.interval):
+            return
+        model = self._model(runner)
+        stats = self.compute(model, self._video_labels(runner))
+        for key, value in stats.items():
+            runner.message_hub.update_scalar(f'train/{key}', value)
+
+    def compute(self, model, labels: Optional[Tensor] = None
+                ) -> Dict[str, float]:
+        """Statistics of the step the model just recorded (and reset the
+        recording). Collective: every rank must call it together."""
+        out: Dict[str, float] = {}
+        queue = getattr(model, self.queue, None)
+        if queue is not None:
+            out['nnq_fill'] = float((queue.indices >= 0).float().mean())
+        rec = getattr(model, 'last_nn', None) if self._can_record else None
+        if self._can_record:
+            model.record_nn = False
+            model.last_nn = None
+        if not self._can_record:
+            return out
+        if rec is None:
+            sums = torch.zeros(len(_SUM_KEYS), dtype=torch.float64)
+        else:
+            sums = nn_stat_sums(rec['nn_video'], rec['nn_sim'], rec['found'],
+                                rec['query_video'], labels).cpu()
+        if dist.is_distributed():
+            dev = queue.indices.device if queue is not None else 'cpu'
+            sums = sums.to(dev)
+            dist.all_reduce(sums, op='sum')
+            sums = sums.cpu()
+        out.update(nn_stats_from_sums(sums))
+        return out
+
+
+def chance_label_agreement(labels: Sequence[int]) -> float:
+    """Expected ``nnq_label_agree`` of a random neighbour: sum_c p_c^2."""
+    lab = np.asarray(labels, dtype=np.int64)
+    lab = lab[lab >= 0]
+    if lab.size == 0:
+        return float('nan')
+    p = np.bincount(lab) / lab.size
+    return float((p * p).sum())

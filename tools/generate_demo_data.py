@@ -1,0 +1,66 @@
+#!/usr/bin/env python
+"""Generate (once) the synthetic motion-class demo video set.
+
+Usage:
+    python tools/generate_demo_data.py [OUT_DIR] [--num-per-class 32]
+        [--classes move_right move_left ...] [--num-frames 48] [--size 64]
+        [--fps 12] [--query-ratio 0.25] [--seed 0] [--drift 0.5]
+        [--workers 2] [--force]
+
+Writes OUT_DIR/videos/<class>/*.mp4, classes.txt, all_list.txt,
+train_list.txt, query_list.txt (paths relative to OUT_DIR/videos),
+manifest.json and a DONE marker. A second call with the same parameters
+returns at once. See mmiivcl/demo/synthetic.py for what the videos show.
+"""
+import argparse
+import importlib.util
+import os.path as osp
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def _load_synthetic():
+    """Import mmiivcl/demo/synthetic.py alone (numpy + OpenCV only), without
+    ``mmiivcl/__init__`` pulling in torch and mmaction2."""
+    name = 'mmiivcl_demo_synthetic'
+    spec = importlib.util.spec_from_file_location(
+        name, osp.join(ROOT, 'mmiivcl', 'demo', 'synthetic.py'))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # picklable for the worker pool
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(argv=None):
+    syn = _load_synthetic()
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument('out_dir', nargs='?',
+                   default=osp.join(ROOT, 'data', 'demo'),
+                   help='output folder (default: data/demo)')
+    p.add_argument('--num-per-class', type=int, default=32)
+    p.add_argument('--classes', nargs='+', default=None,
+                   choices=syn.MOTION_CLASSES, metavar='CLASS',
+                   help='subset of: ' + ' '.join(syn.MOTION_CLASSES))
+    p.add_argument('--num-frames', type=int, default=48)
+    p.add_argument('--size', type=int, default=64)
+    p.add_argument('--fps', type=float, default=12.0)
+    p.add_argument('--query-ratio', type=float, default=0.25)
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--drift', type=float, default=0.5,
+                   help='within-video colour drift strength in [0, 1]')
+    p.add_argument('--fourcc', default='mp4v')
+    p.add_argument('--workers', type=int, default=None)
+    p.add_argument('--force', action='store_true',
+                   help='regenerate even if an identical set exists')
+    args = p.parse_args(argv)
+    syn.generate_demo_dataset(
+        args.out_dir, num_per_class=args.num_per_class, classes=args.classes,
+        num_frames=args.num_frames, size=args.size, fps=args.fps,
+        query_ratio=args.query_ratio, seed=args.seed, drift=args.drift,
+        fourcc=args.fourcc, workers=args.workers, force=args.force)
+
+
+if __name__ == '__main__':
+    main()
