@@ -250,10 +250,25 @@ class SeededDataset(torch.utils.data.Dataset):
         return results
 
 
-def build_preprocessor(variant: str):
-    if variant == 'bound':
+# DataLoader variants: name -> (worker pipeline, main-process preprocessor)
+LOADER_VARIANTS = OrderedDict([
+    ('ours', ('ours', None)),
+    ('stock', ('stock', None)),
+    ('bound', ('bound', None)),
+    ('ours+pre', ('ours', 'plain')),
+    ('kornia+pre', ('kornia', 'kornia')),
+])
+# profile: pipeline -> the preprocessor timed after it
+PROFILE_PRE = dict(ours='plain', kornia='kornia', stock='plain', bound=None,
+                   prev='plain')
+
+
+def build_preprocessor(kind: Optional[str]):
+    """``None``; ``'plain'``: the model's ActionDataPreprocessor;
+    ``'kornia'``: the same plus kornia photometric augmentation."""
+    if kind is None:
         return None
-    if variant == 'kornia':
+    if kind == 'kornia':
         import kornia_preprocessor  # noqa: F401  (registers the class)
         return MODELS.build(dict(PREPROCESSOR,
                                  type='KorniaClipAugPreprocessor'))
@@ -271,7 +286,7 @@ def profile(variant: str, ann_file: str, n: int, seed: int,
             pipelines: Dict[str, List], batch_size: int) -> Dict:
     """In-process per-stage CPU / wall ms per sample over ``n`` samples."""
     ds = SeededDataset(ann_file, pipelines[variant], seed)
-    pre = build_preprocessor(variant)
+    pre = build_preprocessor(PROFILE_PRE[variant])
     ds[0]  # warm caches / lazy imports outside the measurement
     PROFILE.clear()
     PROFILE_ON[0] = True
@@ -294,11 +309,17 @@ def profile(variant: str, ann_file: str, n: int, seed: int,
 
 
 def loader_rate(variant: str, ann_file: str, workers: int, batch_size: int,
-                seed: int, pipelines: Dict[str, List]) -> float:
+                seed: int, pipelines: Dict[str, List]) -> Dict[str, float]:
     """Samples/s through a DataLoader (+ preprocessor in the main process),
-    timed from the first batch (worker start-up excluded)."""
-    ds = SeededDataset(ann_file, pipelines[variant], seed)
-    pre = build_preprocessor(variant)
+    timed from the first batch (worker start-up excluded); and the CPU
+    seconds per sample of the workers and the main process together
+    (``getrusage`` of the joined workers: every sample of the dataset)."""
+    import resource
+    pipe, pre_kind = LOADER_VARIANTS[variant]
+    ds = SeededDataset(ann_file, pipelines[pipe], seed)
+    pre = build_preprocessor(pre_kind)
+    children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    main0 = time.process_time()
     dl = torch.utils.data.DataLoader(
         ds, batch_size=batch_size, num_workers=workers, shuffle=False,
         collate_fn=pseudo_collate, drop_last=True,
@@ -310,7 +331,12 @@ def loader_rate(variant: str, ann_file: str, workers: int, batch_size: int,
     for batch in it:
         run_preprocessor(pre, batch)
         n += len(batch['data_samples'])
-    return n / (time.perf_counter() - t0)
+    rate = n / (time.perf_counter() - t0)
+    del it, dl  # joins the workers
+    children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (time.process_time() - main0 + children1.ru_utime
+           - children0.ru_utime + children1.ru_stime - children0.ru_stime)
+    return dict(rate=rate, cpu_ms=1e3 * cpu / len(ds))
 
 
 def write_list(files: List[str], n: int) -> str:
@@ -332,8 +358,9 @@ def main(argv: Optional[List[str]] = None) -> Dict:
                    help='timed samples per DataLoader run (+1 batch warm-up)')
     p.add_argument('--repeats', type=int, default=3)
     p.add_argument('--profile-samples', type=int, default=32)
-    p.add_argument('--variants', nargs='+',
-                   default=['ours', 'kornia', 'stock', 'bound'])
+    p.add_argument('--variants', nargs='+', default=list(LOADER_VARIANTS),
+                   choices=list(LOADER_VARIANTS),
+                   help='DataLoader variants (the profile covers all)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--quick', action='store_true',
                    help='smoke run: few samples, one repeat')
@@ -348,12 +375,12 @@ def main(argv: Optional[List[str]] = None) -> Dict:
     pipelines = variant_pipelines(cfg)
     ann = write_list(files, args.samples + args.batch_size)
     out = dict(files=[osp.basename(f) for f in files], args=vars(args),
-               profile={}, rate={})
+               profile={}, rate={}, loadavg_start=os.getloadavg())
+    print(f'{len(files)} clips from {args.data}; {os.cpu_count()} CPUs, '
+          'load average at start %.2f %.2f %.2f' % os.getloadavg())
     try:
         # 1. per-stage profile
-        for v in args.variants + ['prev']:
-            if v == 'kornia' and 'kornia' not in args.variants:
-                continue
+        for v in PROFILE_PRE:
             out['profile'][v] = profile(v, ann, args.profile_samples,
                                         args.seed, pipelines, args.batch_size)
         print_profile(out['profile'])
@@ -362,15 +389,20 @@ def main(argv: Optional[List[str]] = None) -> Dict:
         for r in range(args.repeats):
             for w in args.workers:
                 for v in args.variants:
-                    rate = loader_rate(v, ann, w, args.batch_size,
-                                       args.seed + r, pipelines)
-                    runs[f'{v}/w{w}'].append(rate)
+                    m = loader_rate(v, ann, w, args.batch_size,
+                                    args.seed + r, pipelines)
+                    runs[f'{v}/w{w}'].append(m)
                     print(f'  repeat {r}: {v:7s} workers={w}: '
-                          f'{rate:6.2f} samples/s', flush=True)
-        out['rate'] = {k: dict(median=statistics.median(x), runs=x)
-                       for k, x in runs.items()}
+                          f'{m["rate"]:6.2f} samples/s, '
+                          f'{m["cpu_ms"]:6.1f} CPU ms/sample', flush=True)
+        out['rate'] = {
+            k: dict(median=statistics.median(m['rate'] for m in x),
+                    cpu_ms=statistics.median(m['cpu_ms'] for m in x),
+                    runs=x) for k, x in runs.items()}
     finally:
         os.unlink(ann)
+    out['loadavg_end'] = os.getloadavg()
+    print('load average at end %.2f %.2f %.2f' % out['loadavg_end'])
     print_rates(out, args)
     if args.json:
         with open(args.json, 'w') as f:
@@ -401,33 +433,48 @@ def print_profile(prof: Dict) -> None:
 
 def print_rates(out: Dict, args) -> None:
     rate = out['rate']
+    ws = args.workers
     print('\nDataLoader samples/s (median of '
           f'{args.repeats} interleaved runs, batch {args.batch_size}, '
-          f'{args.samples} timed samples each):')
-    print(f'{"variant":10s}' + ''.join(f'{"workers=" + str(w):>14s}'
-                                       for w in args.workers))
+          f'{args.samples} timed samples each; "+pre": the model\'s data '
+          'preprocessor runs in the main process, as on a CPU-only machine):')
+    print(f'{"variant":12s}' + ''.join(f'{"workers=" + str(w):>12s}'
+                                       for w in ws))
     for v in args.variants:
-        print(f'{v:10s}' + ''.join(
-            f'{rate[f"{v}/w{w}"]["median"]:14.2f}' for w in args.workers))
+        print(f'{v:12s}' + ''.join(f'{rate[f"{v}/w{w}"]["median"]:12.2f}'
+                                   for w in ws))
+    print('CPU ms per sample, workers + main process (median; time-sharing '
+          'with other jobs does not move it):')
+    for v in args.variants:
+        print(f'{v:12s}' + ''.join(f'{rate[f"{v}/w{w}"]["cpu_ms"]:12.1f}'
+                                   for w in ws))
+
+    def ratio(a: str, b: str, w: int, key: str = 'median'):
+        if f'{a}/w{w}' not in rate or f'{b}/w{w}' not in rate:
+            return None
+        x, y = rate[f'{a}/w{w}'][key], rate[f'{b}/w{w}'][key]
+        return x / y if key == 'median' else y / x  # higher = a better
+
     parts = []
-    for w in args.workers:
-        ours = rate.get(f'ours/w{w}', {}).get('median')
-        if ours is None:
-            continue
-        if f'stock/w{w}' in rate:
-            parts.append(f'ours/stock w{w} = '
-                         f'{ours / rate[f"stock/w{w}"]["median"]:.2f}x')
-        if f'bound/w{w}' in rate:
-            parts.append(f'ours/decode-bound w{w} = '
-                         f'{100 * ours / rate[f"bound/w{w}"]["median"]:.0f}%')
-        if f'kornia/w{w}' in rate:
-            parts.append(f'kornia/ours w{w} = '
-                         f'{rate[f"kornia/w{w}"]["median"] / ours:.2f}x')
+    for label, a, b, pct in (('ours/stock', 'ours', 'stock', False),
+                             ('ours/decode-bound', 'ours', 'bound', True),
+                             ('kornia+pre/ours+pre', 'kornia+pre',
+                              'ours+pre', False)):
+        for key, tag in (('median', 'samples/s'), ('cpu_ms', 'CPU time')):
+            vals = [(w, ratio(a, b, w, key)) for w in ws]
+            vals = [(w, r) for w, r in vals if r is not None]
+            if vals:
+                parts.append(f'{label} ({tag}) ' + ', '.join(
+                    f'w{w} ' + (f'{100 * r:.0f}%' if pct else f'{r:.2f}x')
+                    for w, r in vals))
     prof = out['profile']
     if 'ours' in prof and 'kornia' in prof:
         saved = (prof['ours']['stages']['ClipAugment'][0]
                  - prof['kornia']['stages']['ClipAugment'][0])
-        parts.append(f'kornia saves {saved:.1f} worker-CPU ms/sample')
+        extra = (prof['kornia']['stages']['data preprocessor (main)'][0]
+                 - prof['ours']['stages']['data preprocessor (main)'][0])
+        parts.append(f'kornia: -{saved:.1f} worker CPU ms/sample, '
+                     f'+{extra:.1f} preprocessor CPU ms/sample')
     out['ratios'] = parts
     print('RATIOS ' + ' | '.join(parts) +
           ' (targets: ours/stock >= 1.5x, ours/decode-bound >= 60%)')

@@ -18,7 +18,7 @@
 Both models are timed interleaved (A B A B ...) and medians are reported,
 because the machine may be shared. Prints tables and a final RATIOS line.
 
-    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_step.py
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_step.py
     (--quick for a smoke run; --json FILE to keep the numbers)
 """
 import argparse
@@ -174,7 +174,9 @@ def main(argv: Optional[List[str]] = None) -> Dict:
                    default=[4096, 8192, 16384, 32768, 65536, 131072, 262144])
     p.add_argument('--nn-reps', type=int, default=7)
     p.add_argument('--threads', type=int,
-                   default=int(os.environ.get('OMP_NUM_THREADS', 2)))
+                   default=int(os.environ.get('OMP_NUM_THREADS', 1)),
+                   help='torch threads (1 on a shared 2-core machine: with '
+                   '2, a busy second core stalls every parallel region)')
     p.add_argument('--quick', action='store_true',
                    help='smoke run: tiny input, few steps')
     p.add_argument('--json', help='write all numbers to this file')
@@ -195,7 +197,9 @@ def main(argv: Optional[List[str]] = None) -> Dict:
     for k, m in models.items():
         print(f'  {k:9s}: branches {m.branches}, '
               f'{sum(p.numel() for p in m.parameters()) / 1e6:.2f} M params')
-    res = dict(args=vars(args))
+    res = dict(args=vars(args), loadavg_start=os.getloadavg())
+    print(f'{os.cpu_count()} CPUs, load average at start '
+          '%.2f %.2f %.2f' % os.getloadavg())
     steps = time_steps(models, optims, args)
     hql = time_head_queue_loss(models, args)
     res['step_s'] = {k: dict(median=statistics.median(v), runs=v)
@@ -216,6 +220,8 @@ def main(argv: Optional[List[str]] = None) -> Dict:
         f'{k // 1024}k {1e3 * nn[k]:.1f}' for k in ks))
     print('  ms per 64k rows at each K: ' + ', '.join(f'{x:.1f}'
                                                        for x in per_k))
+    res['loadavg_end'] = os.getloadavg()
+    print('load average at end %.2f %.2f %.2f' % res['loadavg_end'])
     step_ratio = (res['step_s']['IIVCL']['median']
                   / res['step_s']['rho-MoCo']['median'])
     hql_extra = (res['hql_ms']['IIVCL']['median']

@@ -128,7 +128,8 @@ class UnlabeledVideoDataset(BaseActionDataset):
     reason "decode timed out" and is replaced like any other bad video. The
     helper draws its random numbers from a seed taken from the worker's
     generator, so seeded runs stay reproducible. Costs one pickling of the
-    sample per item (about 1 ms per MB).
+    sample per item (about 1 ms per MB); the pipeline's output must be
+    picklable, which a complete pipeline (ending in ``PackActionInputs``) is.
 
     Test mode: a failing video raises :class:`UnreadableVideosError` naming
     it. With ``allow_skip_in_test=True`` every video is checked once when the
@@ -373,12 +374,12 @@ class UnlabeledVideoDataset(BaseActionDataset):
         if self.decode_timeout is None:
             return self.prepare_data(idx)
         seed = int(np.random.randint(0, 2**31 - 1))
-        helper = _HELPERS.get(id(self))
+        helper = self.__dict__.get('_killable')
         if helper is None or helper.timeout != self.decode_timeout:
             helper = KillableWorker(self._prepare_seeded,
                                     timeout=self.decode_timeout,
                                     on_start=_helper_start)
-            _HELPERS[id(self)] = helper
+            self._killable = helper  # forked copies re-fork their own
         try:
             return helper(idx, seed)
         except CallTimeout:
@@ -388,6 +389,12 @@ class UnlabeledVideoDataset(BaseActionDataset):
             raise VideoDecodeError(
                 self.get_data_info(idx)['filename'],
                 'the decoding process died (crash in native code)') from exc
+
+    def __getstate__(self) -> dict:
+        # the decode helper (pipes, a pid) belongs to this process only
+        state = self.__dict__.copy()
+        state.pop('_killable', None)
+        return state
 
     def _prepare_seeded(self, idx: int, seed: int):
         """Runs in the helper: seed the generators, run the pipeline."""
@@ -441,7 +448,8 @@ class UnlabeledVideoDataset(BaseActionDataset):
                     [(path, reason)],
                     'UnlabeledVideoDataset (test mode) cannot decode a video; '
                     'evaluation never drops samples silently (pre-check with '
-                    'allow_skip_in_test=True to exclude and report them)'
+                    'allow_skip_in_test=True to exclude and report them; '
+                    'tools/check_videos.py lists every unreadable file)'
                 ) from exc
             if data is None:
                 raise UnreadableVideosError(
@@ -478,9 +486,6 @@ class UnlabeledVideoDataset(BaseActionDataset):
             sorted(set(failures)),
             f'UnlabeledVideoDataset: no usable video after '
             f'{self.max_refetch} replacements')
-
-
-_HELPERS: Dict[int, KillableWorker] = {}  # per dataset, per process
 
 
 def _helper_start() -> None:

@@ -1,8 +1,8 @@
 """Worker seeds derived from (seed, epoch, rank, worker id) for exact resume.
 
 mmengine's default ``worker_init_fn`` seeds each DataLoader worker with
-``seed + num_workers * rank + worker_id`` (DESIGN §7): the epoch plays no part,
-so non-persistent workers repeat the same random draws every epoch, and
+``seed + num_workers * rank + worker_id`` (DESIGN §7): the epoch plays no
+part, so non-persistent workers repeat the same random draws every epoch, and
 persistent workers carry RNG state that no checkpoint holds, so a resumed run
 augments differently from an uninterrupted one.
 
@@ -114,7 +114,8 @@ def _seed_worker(state: torch.Tensor, worker_id: int) -> None:
 def epoch_worker_init_fn(worker_id: int) -> None:
     """DataLoader ``worker_init_fn``: seed from (seed, epoch, rank, worker).
 
-    Config: ``train_dataloader.worker_init_fn=dict(type='epoch_worker_init_fn')``
+    Config:
+    ``train_dataloader.worker_init_fn=dict(type='epoch_worker_init_fn')``
     together with :class:`~mmiivcl.engine.hooks.EpochSeedHook` (which
     publishes the seed and epoch). Without the hook's state the worker falls
     back to torch's own per-worker seed for all three generators.

@@ -10,6 +10,7 @@ decode was cut off from outside its process. With a lower bad-file fraction
 the run stops with the list. (The aggregation over ranks runs in the
 two-process test, test_distributed.py.)
 """
+import glob
 import os.path as osp
 import time
 
@@ -54,7 +55,8 @@ def test_training_run_skips_counts_and_cuts_off_a_hung_decode(
         train_dataloader=dict(batch_size=4, num_workers=2),
         custom_hooks=[dict(type='MomentumUpdateHook', base_momentum=0.99),
                       hook])
-    cfg['train_dataloader']['dataset']['decode_timeout'] = 4.0
+    cfg['train_dataloader']['dataset']['decode_timeout'] = 8.0
+    cfg['log_level'] = 'INFO'
     runner = Runner(**cfg)
     t0 = time.time()
     runner.train()  # finishes: no bad file stops it
@@ -69,9 +71,13 @@ def test_training_run_skips_counts_and_cuts_off_a_hung_decode(
            for i in range(len(ds)) if ds.bad_mask[i]}
     assert got == expected  # right files, right reason category
     assert hook.num_events >= 8
-    # the hang was cut off after ~4 s, not waited for (sleep is 3600 s)
+    # the hang was cut off after ~8 s, not waited for (sleep is 3600 s)
     assert elapsed < 120
     assert runner.iter == 4  # 16 videos / batch 4, every step ran
+    # the running count is in the normal log line of every iteration
+    log = open(glob.glob(osp.join(runner.log_dir, '*.log'))[0]).read()
+    lines = [ln for ln in log.splitlines() if 'Epoch(train)' in ln]
+    assert len(lines) == 4 and 'skipped_videos: 8.0000' in lines[-1]
 
 
 @pytest.mark.timeout(120)
@@ -107,7 +113,7 @@ def test_hung_decode_in_a_worker_is_killed_and_counted(
     hang = bad_videos['hang'][0]
     ann = rel.write_list(str(tmp_path / 'l.txt'), [hang, good_videos[0]])
     ds = UnlabeledVideoDataset(ann_file=ann, pipeline=rel.skip_pipeline,
-                               decode_timeout=2.0)
+                               decode_timeout=5.0)
     loader = torch.utils.data.DataLoader(
         ds, batch_size=1, num_workers=1, sampler=[0, 1, 0],
         collate_fn=lambda b: b)
@@ -121,7 +127,7 @@ def test_hung_decode_in_a_worker_is_killed_and_counted(
     assert ds.num_skip_events == 2
     # test mode: never dropped silently, the hung file is named
     test_ds = UnlabeledVideoDataset(ann_file=ann, pipeline=rel.skip_pipeline,
-                                    test_mode=True, decode_timeout=2.0)
+                                    test_mode=True, decode_timeout=5.0)
     with pytest.raises(UnreadableVideosError) as err:
         test_ds[0]
     assert hang in str(err.value) and 'timed out' in str(err.value)

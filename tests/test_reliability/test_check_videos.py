@@ -57,7 +57,7 @@ def test_list_file_preflight(tmp_path, repo_root, shared_data, good_videos,
     out = tmp_path / 'checked'
     t0 = time.time()
     summary = tool.main([str(lst), '--root', root, '--out-dir', str(out),
-                         '--workers', '2', '--timeout', '3'])
+                         '--workers', '2', '--timeout', '6'])
     assert time.time() - t0 < 60  # the hang was killed, not waited for
     assert summary['num_videos'] == 16
     assert summary['num_ok'] == 8 and summary['num_bad'] == 8

@@ -1,7 +1,7 @@
 """Issue 7.7: invalid configurations raise before training, and each message
 names the config key and the fix. Model-level checks raise when the model is
-built; cross-object checks (ρ, queue vs global batch, clip vs videos, SyncBN on
-CPU, missing momentum hook) raise in ``PretrainConfigCheckHook.before_train``
+built; cross-object checks (ρ, queue vs global batch, clip vs videos, SyncBN
+on CPU, missing momentum hook) raise in ``PretrainConfigCheckHook.before_train``
 (one test goes through a real Runner to show the wiring)."""
 import copy
 import os.path as osp
@@ -18,6 +18,7 @@ from mmiivcl.engine.hooks.pretrain_config_check_hook import (
     check_momentum_hook, check_queue_lengths, check_rho, check_sync_bn,
     guard_first_enqueue, probe_frame_counts)
 from mmiivcl.models.heads import ProjectionMLP
+from mmiivcl.models.utils import FeatureQueue
 
 
 def _vclr(rel, **kw):
@@ -107,7 +108,7 @@ def test_unknown_model_queue_checked_at_first_enqueue():
     """A model whose enqueue rule is unknown: the first enqueue is measured
     and refused before anything is written."""
     model = torch.nn.Module()
-    model.queue_x = q = __import__('mmiivcl').models.FeatureQueue(10, 4)
+    model.queue_x = q = FeatureQueue(10, 4)
     before = q.feats.clone()
     guard_first_enqueue(model, ['queue_x'], batch_size=3, world_size=1)
     with pytest.raises(ConfigError, match='model.queue_x length=10'):

@@ -87,3 +87,4 @@ def test_eval_fails_or_reports_excluded_next_to_metric(
             'excluded_videos' in ln]
     assert line and 'excluded_videos: 6' in line[-1]
     assert 'WITHOUT 6 unreadable video(s)' in log
+    assert '6 val x 6 train' in log  # the metric saw exactly the good ones

@@ -1,8 +1,9 @@
 """ρ independent clips per video (IIVCL seed 001, Sec. 3.3.2; ρ-MoCo).
 
 Runs after mmaction2's ``DecordInit`` (which provides ``total_frames``) and
-before ``DecordDecode``, which then decodes the indices of all ρ clips in a
-single ``get_batch`` call on the one reader of the sample.
+before :class:`DecordDecodeClips` (or mmaction2's ``DecordDecode``), which
+then decodes the indices of all ρ clips in a single ``get_batch`` call on the
+one reader of the sample (``DecordDecodeClips``: sorted, each frame once).
 """
 from typing import Dict
 

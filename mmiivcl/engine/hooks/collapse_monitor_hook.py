@@ -30,7 +30,8 @@ from ...models.utils import FeatureQueue
 def embedding_spread(feats: torch.Tensor) -> float:
     """``sqrt(D) * mean_d std_i feats[i, d]`` of (N, D) rows (N >= 2)."""
     if feats.dim() != 2 or feats.shape[0] < 2:
-        raise ValueError(f'need (N >= 2, D) features, got {tuple(feats.shape)}')
+        raise ValueError(
+            f'need (N >= 2, D) features, got {tuple(feats.shape)}')
     f = torch.nn.functional.normalize(feats.detach().float(), dim=1)
     return float(f.std(dim=0, unbiased=False).mean() * math.sqrt(f.shape[1]))
 
@@ -83,7 +84,8 @@ class EmbeddingCollapseHook(Hook):
             if low and not self.collapsed.get(name, False):
                 print_log(
                     f'EmbeddingCollapseHook: the embeddings in model.{name} '
-                    f'have spread {spread:.4f} at iteration {runner.iter + 1}, '
+                    f'have spread {spread:.4f} at iteration '
+                    f'{runner.iter + 1}, '
                     f'below threshold {self.threshold} (1 = spread over the '
                     'sphere, 0 = all identical): the representation is '
                     'collapsing. Usual causes: learning rate too high, '

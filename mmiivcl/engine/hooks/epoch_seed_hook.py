@@ -86,6 +86,7 @@ class EpochSeedHook(Hook):
             return
         dataset = loader.dataset
         publish_seed_state(dataset, self.seed, self.rank, runner.epoch)
+        self._follow_sampler_epoch(loader)
         fn = loader.worker_init_fn
         is_default = fn is None or (isinstance(fn, functools.partial) and
                                     fn.func is mmengine_worker_init_fn)
@@ -124,6 +125,27 @@ class EpochSeedHook(Hook):
             f'EpochSeedHook: worker seeds derived from (seed={self.seed}, '
             f'epoch, rank={self.rank}, worker id); main process re-seeded '
             f'per iteration: {self.reseed_main}', logger='current')
+
+    def _follow_sampler_epoch(self, loader) -> None:
+        """Publish the epoch whenever the sampler's ``set_epoch`` is called
+        (DistSamplerSeedHook for epoch-based loops, mmengine's infinite
+        iterator between passes of ``IterBasedTrainLoop``), i.e. before the
+        iterator of the new pass starts its workers."""
+        sampler = getattr(loader, 'sampler', None)
+        original = getattr(sampler, 'set_epoch', None)
+        if original is None or getattr(original, '_mmiivcl_wrapped', False):
+            return
+        dataset, hook = loader.dataset, self
+
+        def set_epoch(epoch: int, *args, **kwargs):
+            publish_seed_state(dataset, hook.seed, hook.rank, epoch)
+            return original(epoch, *args, **kwargs)
+
+        set_epoch._mmiivcl_wrapped = True
+        try:
+            sampler.set_epoch = set_epoch
+        except AttributeError:  # pragma: no cover - __slots__ samplers
+            pass
 
     def before_train_epoch(self, runner) -> None:
         loader = self._dataloader(runner)

@@ -59,7 +59,7 @@ class ExcludedVideosHook(Hook):
         n = len(excluded)
         if metrics is not None:
             metrics['excluded_videos'] = n
-        runner.message_hub.update_scalar(f'{mode}/excluded_videos', n)
+        runner.message_hub.update_scalar(f'{mode}/excluded_videos', float(n))
         if n:
             listed = '\n'.join(f'  {p}: {r}'
                                for p, r in excluded[:self.max_listed])

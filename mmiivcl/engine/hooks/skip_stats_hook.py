@@ -108,8 +108,8 @@ class SkipStatsHook(Hook):
             torch.maximum(ds.bad_mask, mask, out=ds.bad_mask)
         n_bad = int((mask > 0).sum())
         self.num_skipped, self.num_events = n_bad, int(events)
-        runner.message_hub.update_scalar('train/skipped_videos', n_bad)
-        runner.message_hub.update_scalar('train/skip_events', int(events))
+        runner.message_hub.update_scalar('train/skipped_videos', float(n_bad))
+        runner.message_hub.update_scalar('train/skip_events', float(events))
         total = max(len(ds), 1)
         if n_bad > self._logged:
             self._logged = n_bad
