@@ -35,8 +35,10 @@ last epoch checkpoint; --force redoes everything.
         --video-root V                                     # "path label" lists
 
 Default budget (2-core CPU, machine not shared, ~1 s per iteration at batch
-16): 9 pretrainings x 16 epochs x 15 iterations + 12 feature extractions,
-about 45 minutes.
+16): 9 pretrainings x 16 epochs x 15 iterations = 2160 iterations (~36 min)
++ 9 process starts (~2 min) + 12 feature extractions of 320 videos (3 seeds x
+3 settings + 3 random backbones, ~15 s each), about 40-45 minutes; each
+--epochs step adds or removes ~2.3 minutes.
 """
 import argparse
 import datetime

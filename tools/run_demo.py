@@ -47,7 +47,11 @@ def pretrain(args, seed, epochs):
            '--work-dir', wd, '--seed', str(seed), '--cfg-options',
            f'train_dataloader.dataset.ann_file={args.data_root}/train_list.txt',
            f'train_dataloader.dataset.data_prefix.video={args.data_root}/videos',
-           f'train_cfg.max_epochs={epochs}']
+           f'train_cfg.max_epochs={epochs}',
+           # refit the cosine phase (after 1 warm-up epoch) to the epochs
+           f'param_scheduler.1.T_max={max(epochs - 1, 1)}',
+           f'param_scheduler.1.end={epochs}',
+           f'default_hooks.checkpoint.interval={epochs}']
     print(f'[demo] seed {seed}: pretraining IIVCL -> {wd}', flush=True)
     subprocess.run(cmd, check=True, cwd=ROOT)
     return ckpt
