@@ -3,9 +3,9 @@
 Not run yet: the issue-8 session had no GPU machine (see RESULTS.md). On a
 GPU machine:
 
-    .venv/bin/python benchmarks/bench_gpu.py                 # bf16, channels-last 3D
+    .venv/bin/python benchmarks/bench_gpu.py          # bf16, channels-last 3D
     .venv/bin/python benchmarks/bench_gpu.py --no-amp --no-channels-last
-    .venv/bin/python benchmarks/bench_gpu.py --kornia        # + photometric aug on GPU
+    .venv/bin/python benchmarks/bench_gpu.py --kornia # + kornia aug on GPU
 
 One step = what the runner does per iteration: the data preprocessor
 (uint8 -> normalised float, on the GPU), the online encoder forward/backward
@@ -13,8 +13,8 @@ and the momentum encoder forward of all rho clips, both heads and losses
 (Eq.5), the enqueue, an SGD step and the momentum update (Eq.6). Inputs are
 synthetic uint8 clips already on the GPU (the loader's host-to-device copy is
 not timed). bf16 autocast covers the forward pass (fp32 master weights, no
-loss scaling needed); channels-last 3D converts the model's weights, so cuDNN
-runs the convolutions in NDHWC.
+loss scaling needed); channels-last 3D converts the weights of both
+backbones (online and momentum), so cuDNN runs the convolutions in NDHWC.
 
 FLOPs per step are counted once with ``torch.utils.flop_counter``
 (2 FLOPs per multiply-add, matmuls and convolutions, forward + backward);
@@ -112,8 +112,9 @@ def main(argv: Optional[List[str]] = None) -> Dict:
     model = MODELS.build(cfg)
     model.init_weights()
     model.to(dev).train()
-    if args.channels_last:
-        model.to(memory_format=torch.channels_last_3d)
+    if args.channels_last:  # the 3D convolutions' weights (5-D tensors)
+        for enc in (model.backbone, model.momentum_encoder['backbone']):
+            enc.to(memory_format=torch.channels_last_3d)
     n_clips = args.batch * args.rho
     lr = 0.4 * args.batch / 512
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9,

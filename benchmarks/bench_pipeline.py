@@ -293,7 +293,8 @@ def profile(variant: str, ann_file: str, n: int, seed: int,
     c0, w0 = time.process_time(), time.perf_counter()
     for start in range(0, n, batch_size):
         batch = pseudo_collate(
-            [ds[i % len(ds)] for i in range(start, min(n, start + batch_size))])
+            [ds[i % len(ds)]
+             for i in range(start, min(n, start + batch_size))])
         if pre is not None:
             c, w = time.process_time(), time.perf_counter()
             run_preprocessor(pre, batch)

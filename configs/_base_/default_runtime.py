@@ -35,6 +35,6 @@ custom_hooks = [dict(type='MomentumUpdateHook', base_momentum=0.994,
 # smooth accuracies and NN similarity over the window like the losses
 log_processor = dict(
     type='LogProcessor', window_size=10, by_epoch=True,
-    mean_pattern=r'.*(loss|time|data_time|grad_norm|acc_|_nce|nn_sim).*')
+    mean_pattern=r'.*(loss|time|data_time|grad_norm|acc_|_nce|_ce|nn_sim).*')
 # vis_backends = [dict(type='LocalVisBackend'),
 #                 dict(type='TensorboardVisBackend')]

@@ -78,9 +78,11 @@ def nearest_neighbour(key: Tensor, queue: Tensor,
     """
     with torch.no_grad():
         sim = key.detach() @ queue.detach().t()
-        m = _expand_mask(mask, key.shape[0], queue.shape[0])
-        if m is not None:
-            sim = sim.masked_fill(~m, NEG_INF)
+        if _expand_mask(mask, key.shape[0], queue.shape[0]) is not None:
+            # in place on the fresh (N, K) product, the mask broadcast as
+            # given ((1, K) or (N, K)): no (N, K) copy, no expanded ~mask
+            sim.masked_fill_(~(mask.view(1, -1) if mask.dim() == 1 else mask),
+                             NEG_INF)
         best, idx = sim.max(dim=1)
         return idx, best, torch.isfinite(best)
 

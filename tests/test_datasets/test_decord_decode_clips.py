@@ -127,8 +127,35 @@ def test_resize_while_decoding(kinetics_clips, monkeypatch):
         assert np.abs(small.astype(int) - res['imgs'][k]).mean() < 4.0
 
 
+def test_min_ratio_decides_the_reopen(kinetics_clips, monkeypatch):
+    """Resize while decoding only for sources >= min_ratio x short_side."""
+    import decord
+    opened = []
+    original = decord.VideoReader
+
+    class CountingReader(original):
+
+        def __init__(self, *args, **kwargs):
+            opened.append(kwargs.get('width', -1))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(decord, 'VideoReader', CountingReader)
+    path = kinetics_clips[1]  # 340 x 256
+    for kwargs, resized in ((dict(short_side=160), False),  # 256 < 320
+                            (dict(short_side=160, min_ratio=1.5), True),
+                            (dict(short_side=256, min_ratio=1.0), False)):
+        opened.clear()
+        res = _init(path)
+        res.update(frame_inds=np.array([60, 8, 68, 16]))
+        res = DecordDecodeClips(**kwargs)(res)
+        assert res['decode_resized'] == resized
+        assert len(opened) == 1 + resized
+        assert min(res['img_shape']) == (160 if resized else 256)
+
+
 @pytest.mark.parametrize('kwargs', [dict(short_side=0),
-                                    dict(short_side=1.5)])
+                                    dict(short_side=1.5),
+                                    dict(short_side=64, min_ratio=0.5)])
 def test_invalid_arguments(kwargs):
     with pytest.raises(ValueError):
         DecordDecodeClips(**kwargs)

@@ -164,13 +164,17 @@ def test_every_op_on_equals_reference(repo_root, kinetics_clips):
 
 
 def test_resize_while_decoding_pipeline(repo_root, kinetics_clips):
-    """128 px config: decord decodes at short side 160; the frames equal a
-    plain decode at that size, then the same reference."""
-    cfgs, transforms = _pipeline(repo_root,
-                                 'configs/iivcl/r3d18_k400_128px.py')
+    """128 px config with resize while decoding forced on for a 256-px
+    video (min_ratio=1; by default only sources >= 2x short_side are
+    resized): decord decodes at short side 160; the frames equal a plain
+    decode at that size, then the same reference."""
+    cfgs, _ = _pipeline(repo_root, 'configs/iivcl/r3d18_k400_128px.py')
     dec = [c for c in cfgs if c['type'] == 'DecordDecodeClips'][0]
     aug_cfg = [c for c in cfgs if c['type'] == 'ClipAugment'][0]
     assert dec['short_side'] == aug_cfg['scale'][1] == 160
+    dec['min_ratio'] = 1.0
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        transforms = [TRANSFORMS.build(copy.deepcopy(t)) for t in cfgs]
     path = kinetics_clips[1]  # 340 x 256
     res, seen = _run(transforms, path, 3)
     assert tuple(res['inputs'].shape) == (2, 3, 8, 128, 128)

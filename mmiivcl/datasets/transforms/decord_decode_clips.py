@@ -52,15 +52,19 @@ class DecordDecodeClips(BaseTransform):
       more than once is copied for its repeats only, so no two entries share
       memory and in-place transforms (e.g. mmaction2's ``Flip``) stay safe.
     * Resize while decoding (``short_side``): when the video's short side is
-      larger than ``short_side``, the reader is re-opened with decord's
-      ``width``/``height`` so frames come out of the decoder at short side
-      ``short_side`` (aspect kept): colour conversion and the later resize
-      then work on the small frames. Set it to the largest short side the
-      following augmentation needs (``ClipAugment``'s ``scale[1]``), so
-      nothing is ever enlarged from a frame decord shrank. The source size
-      is read from the first frame (a key frame the forward pass decodes
-      anyway), so a video that is small enough costs nothing extra; a
-      larger one costs a second open.
+      above ``short_side`` and at least ``min_ratio`` x ``short_side``, the
+      reader is re-opened with decord's ``width``/``height`` so frames come
+      out of the decoder at short side ``short_side`` (aspect kept): the
+      colour conversion and the later resize then work on small frames. Set
+      ``short_side`` to the largest short side the following augmentation
+      needs (``ClipAugment``'s ``scale[1]``), so nothing is enlarged from a
+      frame decord shrank. The source size is read from frame 0 (a key
+      frame the forward pass decodes anyway), so a video below the
+      threshold costs nothing extra. Measured (RESULTS.md): decoding itself
+      dominates (every frame from the key frame on is decoded whatever the
+      output size), so on 720p sources this saves only the ~4 ms of the
+      later resize, about what the second open costs; small sources would
+      only pay, hence ``min_ratio``.
 
     Required keys: ``video_reader``, ``frame_inds`` (``filename`` when
     ``short_side`` is set).
@@ -69,19 +73,25 @@ class DecordDecodeClips(BaseTransform):
     ``decode_resized`` (bool); ``video_reader`` is released (``None``).
 
     Args:
-        short_side: decode at this short side when the source is larger;
-            ``None`` (default) decodes at the source size.
+        short_side: decode at this short side when the source is larger
+            (see ``min_ratio``); ``None`` (default) decodes at source size.
+        min_ratio: resize while decoding only when the source short side is
+            at least ``min_ratio * short_side``. Defaults to 2.
         num_threads: decoder threads of a re-opened reader (as
             ``DecordInit``'s ``num_threads``; 1 suits DataLoader workers).
     """
 
     def __init__(self, short_side: Optional[int] = None,
-                 num_threads: int = 1) -> None:
+                 min_ratio: float = 2.0, num_threads: int = 1) -> None:
         if short_side is not None and (int(short_side) != short_side
                                        or short_side < 1):
             raise ValueError('DecordDecodeClips: short_side must be a '
                              f'positive int or None, got {short_side!r}')
+        if not min_ratio >= 1.0:
+            raise ValueError('DecordDecodeClips: min_ratio must be >= 1, got '
+                             f'{min_ratio!r}')
         self.short_side = None if short_side is None else int(short_side)
+        self.min_ratio = float(min_ratio)
         self.num_threads = int(num_threads)
 
     def _reopen(self, filename: str, height: int, width: int):
@@ -105,8 +115,13 @@ class DecordDecodeClips(BaseTransform):
             # frame 0 is a key frame: the forward pass decodes it anyway
             source_shape = tuple(reader[0].shape[:2])
             h, w = source_shape
-            if min(h, w) > self.short_side:
+            if min(h, w) > self.short_side and \
+                    min(h, w) >= self.min_ratio * self.short_side:
                 nh, nw = _short_side_shape(h, w, self.short_side)
+                # free the first reader now: its decoder thread keeps
+                # decoding ahead for as long as it lives
+                results['video_reader'] = None
+                del reader
                 reader = self._reopen(results['filename'], nh, nw)
                 resized = True
         batch = _as_numpy(reader.get_batch(uniq.tolist()))
@@ -125,4 +140,4 @@ class DecordDecodeClips(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(short_side={self.short_side}, '
-                f'num_threads={self.num_threads})')
+                f'min_ratio={self.min_ratio}, num_threads={self.num_threads})')
