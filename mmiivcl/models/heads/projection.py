@@ -1,7 +1,8 @@
 """Projection MLP g(.) of IIVCL (g^Intra, g^NN) and VCLR's heads."""
-from typing import Sequence
+from typing import Optional
 
 import torch.nn.functional as F
+from mmcv.cnn import build_norm_layer
 from mmaction.registry import MODELS
 from mmengine.model import BaseModule
 from torch import Tensor, nn
@@ -19,13 +20,17 @@ class ProjectionMLP(BaseModule):
         out_channels (int): embedding width D (128).
         num_layers (int): number of Linear layers.
         normalize (bool): L2-normalise the output.
+        norm_cfg (dict, optional): a norm layer after each hidden Linear,
+            e.g. ``dict(type='BN1d')``. The papers use none (default); BN
+            in the hidden layers stabilises tiny-batch, short CPU runs.
 
     Shapes: (N, C) -> (N, D).
     """
 
     def __init__(self, in_channels: int, hid_channels=2048,
                  out_channels: int = 128, num_layers: int = 3,
-                 normalize: bool = True, init_cfg=None) -> None:
+                 normalize: bool = True, norm_cfg: Optional[dict] = None,
+                 init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if num_layers < 1:
             raise ValueError(f'num_layers must be >= 1, got {num_layers}')
@@ -36,8 +41,11 @@ class ProjectionMLP(BaseModule):
         widths = [in_channels, *hid_channels, out_channels]
         layers = []
         for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
-            layers.append(nn.Linear(a, b))
-            if i < num_layers - 1:
+            hidden = i < num_layers - 1
+            layers.append(nn.Linear(a, b, bias=not (hidden and norm_cfg)))
+            if hidden:
+                if norm_cfg is not None:
+                    layers.append(build_norm_layer(norm_cfg, b)[1])
                 layers.append(nn.ReLU(inplace=True))
         self.mlp = nn.Sequential(*layers)
         self.in_channels = in_channels
