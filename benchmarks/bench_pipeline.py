@@ -17,8 +17,11 @@ Compares, on the clips of ``../shared/data/videos/kinetics``:
 * ``bound`` (b): decode only: DecordInit + SampleClipPair + one decord
   ``get_batch`` of the sample's frame indices (sorted, each frame once: the
   cheapest way decord offers to get those frames), nothing else;
-* ``prev`` (profile only): the pipeline before issue 8 (mmaction2's
-  ``DecordDecode``: one unsorted get_batch) with today's ClipAugment.
+* ``prev`` (profile only): mmaction2's ``DecordDecode`` (one unsorted
+  get_batch) with today's ClipAugment;
+* ``before`` (with ``--before REV``): the pipeline as issue 8 found it:
+  ``DecordDecode`` and ClipAugment as of git revision REV (``fb4051e``),
+  read with ``git show``.
 
 Every sample index seeds numpy before its pipeline runs, so ``ours``,
 ``ours+kornia``, ``bound`` and ``prev`` decode the very same frames; ``stock``
@@ -208,6 +211,20 @@ class DecodeOnly:
 
 
 # ----------------------------------------------------------------------------
+def register_before(rev: str) -> str:
+    """Register ClipAugment as of git ``rev`` as ``ClipAugmentBefore``."""
+    import subprocess
+    src = subprocess.run(
+        ['git', '-C', REPO, 'show',
+         f'{rev}:mmiivcl/datasets/transforms/clip_augment.py'],
+        check=True, capture_output=True, text=True).stdout
+    src = src.replace('class ClipAugment(', 'class ClipAugmentBefore(')
+    if 'ClipAugmentBefore' not in TRANSFORMS.module_dict:
+        exec(compile(src, f'{rev}:clip_augment.py', 'exec'),
+             {'__name__': 'clip_augment_before'})
+    return 'ClipAugmentBefore'
+
+
 def variant_pipelines(cfg: Config) -> Dict[str, List]:
     ours = list(cfg.train_pipeline)
     types = [t['type'] for t in ours]
@@ -287,7 +304,8 @@ def profile(variant: str, ann_file: str, n: int, seed: int,
     """In-process per-stage CPU / wall ms per sample over ``n`` samples."""
     ds = SeededDataset(ann_file, pipelines[variant], seed)
     pre = build_preprocessor(PROFILE_PRE[variant])
-    ds[0]  # warm caches / lazy imports outside the measurement
+    # warm caches, lazy imports and the allocator outside the measurement
+    run_preprocessor(pre, pseudo_collate([ds[0]] * batch_size))
     PROFILE.clear()
     PROFILE_ON[0] = True
     c0, w0 = time.process_time(), time.perf_counter()
@@ -360,9 +378,12 @@ def main(argv: Optional[List[str]] = None) -> Dict:
     p.add_argument('--repeats', type=int, default=3)
     p.add_argument('--profile-samples', type=int, default=32)
     p.add_argument('--variants', nargs='+', default=list(LOADER_VARIANTS),
-                   choices=list(LOADER_VARIANTS),
+                   choices=list(LOADER_VARIANTS) + ['before'],
                    help='DataLoader variants (the profile covers all)')
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--before', metavar='REV',
+                   help='also run the pipeline as of git revision REV '
+                   '(DecordDecode + that ClipAugment), e.g. fb4051e')
     p.add_argument('--quick', action='store_true',
                    help='smoke run: few samples, one repeat')
     p.add_argument('--json', help='write all numbers to this file')
@@ -383,6 +404,15 @@ def main(argv: Optional[List[str]] = None) -> Dict:
     files = sorted(osp.join(args.data, f) for f in os.listdir(args.data))
     cfg = Config.fromfile(args.config)
     pipelines = variant_pipelines(cfg)
+    if args.before:
+        name = register_before(args.before)
+        pipelines['before'] = [dict(t, type=name) if t['type'] ==
+                               'ClipAugment' else t
+                               for t in pipelines['prev']]
+        PROFILE_PRE['before'] = 'plain'
+        LOADER_VARIANTS['before'] = ('before', None)
+        if 'before' not in args.variants:
+            args.variants.append('before')
     ann = write_list(files, args.samples + args.batch_size)
     out = dict(files=[osp.basename(f) for f in files], args=vars(args),
                profile={}, rate={}, loadavg_start=os.getloadavg())
@@ -470,7 +500,8 @@ def print_rates(out: Dict, args) -> None:
                                  for x, y in pairs)
 
     parts = []
-    for label, a, b, pct in (('ours/stock', 'ours', 'stock', False),
+    for label, a, b, pct in (('ours/before', 'ours', 'before', False),
+                             ('ours/stock', 'ours', 'stock', False),
                              ('ours/decode-bound', 'ours', 'bound', True),
                              ('kornia+pre/ours+pre', 'kornia+pre',
                               'ours+pre', False)):

@@ -10,7 +10,9 @@
 2. The head + queue + loss part alone, per step: the encoders' outputs are
    precomputed, so the time is that of the projection heads (online and
    momentum), the query-queue similarities, the NN lookup (IIVCL), both
-   losses with their backward, and the enqueue.
+   losses with their backward, and the enqueue; and the SGD step + momentum
+   update alone. rho-MoCo's step plus IIVCL's extra in these two parts is
+   the step ratio "by parts", which step-to-step noise does not blur.
 3. NN lookup (Eq.3, ``mmiivcl.models.losses.nearest_neighbour`` with the
    queue's valid mask, as the model calls it) for queue lengths 4k..256k at
    batch 512 (expected linear in the queue length).
@@ -140,6 +142,26 @@ def time_head_queue_loss(models: Dict, args) -> Dict[str, List[tuple]]:
     return times
 
 
+def time_update(models: Dict, optims: Dict, args) -> Dict[str, List[tuple]]:
+    """SGD step + momentum update (Eq.6) alone, gradients already set."""
+    times = {k: [] for k in models}
+    for m in models.values():
+        for prm in m.parameters():
+            if prm.requires_grad:
+                prm.grad = torch.full_like(prm, 1e-6)
+    for r in range(args.warmup + args.hql_steps):
+        for k, m in models.items():
+            t0, c0 = time.perf_counter(), time.process_time()
+            optims[k].step()
+            m.momentum_update(0.994)
+            if r >= args.warmup:
+                times[k].append((time.perf_counter() - t0,
+                                 time.process_time() - c0))
+    for m in models.values():
+        m.zero_grad(set_to_none=True)
+    return times
+
+
 def time_nn_lookup(args) -> Dict[int, float]:
     out = {}
     g = torch.Generator().manual_seed(0)
@@ -203,6 +225,7 @@ def main(argv: Optional[List[str]] = None) -> Dict:
     print(f'{os.cpu_count()} CPUs, load average at start '
           '%.2f %.2f %.2f' % os.getloadavg())
     steps = time_steps(models, optims, args)
+    upd = time_update(models, optims, args)
     hql = time_head_queue_loss(models, args)
     res['step_s'] = {k: dict(median=statistics.median(w for w, _ in v),
                              cpu=statistics.median(c for _, c in v), runs=v)
@@ -211,12 +234,16 @@ def main(argv: Optional[List[str]] = None) -> Dict:
                              cpu=1e3 * statistics.median(c for _, c in v),
                              runs=[(1e3 * w, 1e3 * c) for w, c in v])
                      for k, v in hql.items()}
+    res['update_ms'] = {k: dict(median=1e3 * statistics.median(
+        w for w, _ in v), cpu=1e3 * statistics.median(c for _, c in v))
+        for k, v in upd.items()}
     print('\nmedians, wall (CPU):   training step          '
-          'head+queue+loss alone')
+          'head+queue+loss alone      SGD + momentum update')
     for k in models:
-        st, hq = res['step_s'][k], res['hql_ms'][k]
+        st, hq, up = res['step_s'][k], res['hql_ms'][k], res['update_ms'][k]
         print(f'  {k:9s} {st["median"]:8.3f} s ({st["cpu"]:7.3f} s)   '
-              f'{hq["median"]:8.2f} ms ({hq["cpu"]:8.2f} ms)')
+              f'{hq["median"]:8.2f} ms ({hq["cpu"]:8.2f} ms)   '
+              f'{up["median"]:8.2f} ms ({up["cpu"]:8.2f} ms)')
     del models, optims
     nn = time_nn_lookup(args)
     res['nn_ms'] = {str(k): 1e3 * v for k, v in nn.items()}
@@ -248,6 +275,11 @@ def main(argv: Optional[List[str]] = None) -> Dict:
              f'{0.1 * (hq_i["cpu"] - hq_p["cpu"]) / step_p["cpu"]:.1f}%)',
              f'NN lookup {ks[-1] // 1024}k/{ks[0] // 1024}k = '
              f'{nn[ks[-1]] / nn[ks[0]]:.1f}x for {ks[-1] // ks[0]}x rows']
+    extra = hql_extra + (res['update_ms']['IIVCL']['median']
+                         - res['update_ms']['rho-MoCo']['median'])
+    parts.insert(1, f'step by parts = '
+                 f'{1 + extra / 1e3 / step_p["median"]:.3f} (rho-MoCo step '
+                 f'+ the NN branch\'s head/queue/loss and update time)')
     if at is not None:
         parts.append(f'NN lookup @65536 = {1e3 * at:.1f} ms')
     res['ratios'] = parts
