@@ -23,12 +23,11 @@ from __future__ import annotations
 from typing import Dict, Optional, Sequence
 
 import numpy as np
-from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mmaction.registry import METRICS
-from .retrieval_metric import (ArrayLike, _stack, collect_feature_records,
-                               cosine_topk, parse_feature_sample,
+from .retrieval_metric import (ArrayLike, _FeatureMetric, _stack,
+                               collect_feature_records, cosine_topk,
                                split_records)
 
 DEFAULT_TRAIN_SUBSETS = ('train', 'gallery')
@@ -119,7 +118,7 @@ def knn_accuracy(train_feats: ArrayLike,
 
 
 @METRICS.register_module()
-class KNNMetric(BaseMetric):
+class KNNMetric(_FeatureMetric):
     """Weighted kNN classification accuracy of frozen features (monitor).
 
     Data samples need ``feat`` (C,), ``gt_label`` and metainfo ``sample_idx``
@@ -166,20 +165,10 @@ class KNNMetric(BaseMetric):
         self.topk = tuple(int(t) for t in ([topk] if isinstance(topk, int)
                                            else topk))
         self.num_classes = num_classes
-        self.chunk_size = int(chunk_size)
-        self.subset_key = subset_key
         self.train_subsets = tuple(train_subsets)
         self.val_subsets = tuple(val_subsets)
-        overlap = set(self.train_subsets) & set(self.val_subsets)
-        if overlap:
-            raise ValueError(f'subsets {overlap} are both train and val')
-        self.default_subset = default_subset
-
-    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        for ds in data_samples:
-            self.results.append(
-                parse_feature_sample(ds, self.subset_key,
-                                     self.default_subset))
+        self._init_roles(chunk_size, subset_key, self.val_subsets,
+                         self.train_subsets, default_subset, 'train and val')
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         logger = MMLogger.get_current_instance()

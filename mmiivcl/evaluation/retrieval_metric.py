@@ -341,8 +341,37 @@ def split_records(records: Sequence[dict], first: Sequence[str],
 # --------------------------------------------------------------------------
 # the metric
 # --------------------------------------------------------------------------
+class _FeatureMetric(BaseMetric):
+    """Shared part of the feature metrics: sample parsing and subset roles.
+
+    Each processed sample becomes a record (``feat``, ``label``,
+    ``sample_idx``, ``subset``) via :func:`parse_feature_sample`; subclasses
+    split the records into a bank/gallery role and a query role named by
+    ``bank_subsets`` / ``query_subsets``.
+    """
+
+    default_prefix = ''
+
+    def _init_roles(self, chunk_size: int, subset_key: str,
+                    query_subsets: Sequence[str],
+                    bank_subsets: Sequence[str],
+                    default_subset: Optional[str], names: str) -> None:
+        self.chunk_size = int(chunk_size)
+        self.subset_key = subset_key
+        overlap = set(query_subsets) & set(bank_subsets)
+        if overlap:
+            raise ValueError(f'subsets {overlap} are both {names}')
+        self.default_subset = default_subset
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        for ds in data_samples:
+            self.results.append(
+                parse_feature_sample(ds, self.subset_key,
+                                     self.default_subset))
+
+
 @METRICS.register_module()
-class VideoRetrievalMetric(BaseMetric):
+class VideoRetrievalMetric(_FeatureMetric):
     """Zero-shot video retrieval R@k (percent) on backbone features.
 
     Each data sample passed to :meth:`process` must carry ``feat`` (C,) (set
@@ -395,20 +424,11 @@ class VideoRetrievalMetric(BaseMetric):
                                            else topk))
         if not self.topk or min(self.topk) < 1:
             raise ValueError(f'topk must be positive, got {topk}')
-        self.chunk_size = int(chunk_size)
-        self.subset_key = subset_key
         self.query_subsets = tuple(query_subsets)
         self.gallery_subsets = tuple(gallery_subsets)
-        overlap = set(self.query_subsets) & set(self.gallery_subsets)
-        if overlap:
-            raise ValueError(f'subsets {overlap} are both query and gallery')
-        self.default_subset = default_subset
-
-    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        for ds in data_samples:
-            self.results.append(
-                parse_feature_sample(ds, self.subset_key,
-                                     self.default_subset))
+        self._init_roles(chunk_size, subset_key, self.query_subsets,
+                         self.gallery_subsets, default_subset,
+                         'query and gallery')
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         logger = MMLogger.get_current_instance()
