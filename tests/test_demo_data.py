@@ -243,3 +243,58 @@ def test_appearance_does_not_identify_the_class(demo_dir):
                       for b in centroids[i + 1:]])
     # class centroids are closer together than videos of one class are
     assert spread < within
+
+
+# ------------------------------------------------------------ shots / looks
+def test_shots_cut_appearance_and_continue_the_motion():
+    """With shots=2 the frames jump at the cut (a new scene) while the
+    object's motion continues: each shot alone shows the class's motion
+    signature (measured with optical flow, independent of the generator)."""
+    T = 48
+    for cls in ('move_right', 'circle_anticlockwise', 'shrink'):
+        rng = np.random.default_rng(_video_seed(3, cls, 0))
+        frames, info = render_video(cls, rng, T, SIZE, shots=2)
+        assert info['shots'] == [0, 24]
+        f = frames.astype(float)
+        diffs = np.abs(f[1:] - f[:-1]).mean(axis=(1, 2, 3))
+        cut = diffs[23]  # frame 23 -> 24
+        assert cut > 4 * np.median(diffs), (cls, cut, np.median(diffs))
+        for a, b in ((0, 24), (24, 48)):
+            stats = _motion_stats(frames[a:b])
+            assert _consistent_with(cls, stats), (cls, a, stats)
+
+
+def test_looks_are_shared_between_videos_and_classes():
+    """looks=N: shots draw from N shared appearances, so two videos of
+    different classes can show exactly the same scene (the first frame of
+    a shot with the same look matches far better than one with another),
+    and the look ids are recorded in the info."""
+    seen = {}
+    for cls in ('move_up', 'expand', 'shake_vertical'):
+        for k in range(4):
+            rng = np.random.default_rng(_video_seed(0, cls, k))
+            frames, info = render_video(cls, rng, 16, SIZE, shots=1,
+                                        looks=2, look_seed=0)
+            (look,) = info['looks']
+            assert look in (0, 1)
+            seen.setdefault(look, []).append((cls, frames))
+    assert set(seen) == {0, 1}
+    # the same look in two classes: backgrounds agree outside the object
+    a, b = seen[0][0][1], seen[1][0][1]
+    by_look = {look: [fr for _, fr in v] for look, v in seen.items()}
+    d_same = np.median([
+        np.abs(x[0].astype(float) - y[0].astype(float)).mean()
+        for v in by_look.values() for i, x in enumerate(v) for y in v[i + 1:]
+    ])
+    d_other = np.abs(a[0].astype(float) - b[0].astype(float)).mean()
+    assert d_same < 0.5 * d_other, (d_same, d_other)
+    # every class met both looks' pool (looks say nothing about the class)
+    assert len({c for v in seen.values() for c, _ in v}) == 3
+
+
+def test_shots_and_looks_are_validated():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match='shots'):
+        render_video('expand', rng, 8, SIZE, shots=9)
+    with pytest.raises(ValueError, match='looks'):
+        render_video('expand', rng, 8, SIZE, looks=-1)

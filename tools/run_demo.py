@@ -87,8 +87,10 @@ def main():
                   f'R@5 {r["R@5"]:.1f}', flush=True)
     stats = {}
     for name, rs in rows.items():
+        # sample standard deviation (n - 1) over seeds; 0 for one seed
         stats[name] = {k: (float(np.mean([r[k] for r in rs])),
-                           float(np.std([r[k] for r in rs])))
+                           float(np.std([r[k] for r in rs],
+                                        ddof=1 if len(rs) > 1 else 0)))
                        for k in ('R@1', 'R@5')}
     n_q = sum(1 for _ in open(lists['query_list']))
     n_g = sum(1 for _ in open(lists['gallery_list']))
@@ -107,9 +109,12 @@ def main():
     lines.append(f'| chance | {chance["R@1"]:.1f} | {chance["R@5"]:.1f} |')
     (ml, sl), (mr, sr) = (stats['IIVCL (learned)']['R@1'],
                           stats['random init']['R@1'])
-    spread = max(sl, sr, 1e-9)
+    spread = max(sl, sr)
+    ratio = (f'{(ml - mr) / spread:.1f} x the larger seed std '
+             f'({spread:.1f}, sample std over seeds)' if spread > 0 else
+             'no seed std (one seed)')
     lines += ['', f'R@1 gain over random init: {ml - mr:+.1f} points = '
-              f'{(ml - mr) / spread:.1f} x the larger seed std ({spread:.1f})',
+              f'{ratio}',
               f'wall time: {time.time() - t0:.0f} s (pretraining '
               f'{t_train:.0f} s)']
     text = '\n'.join(lines)

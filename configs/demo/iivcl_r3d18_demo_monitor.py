@@ -56,7 +56,7 @@ test_cfg = dict(_delete_=True, type='TestLoop')
 # custom_hooks replaces the base list: the momentum hook is restated as in
 # iivcl_r3d18_demo.py
 custom_hooks = [
-    dict(type='MomentumUpdateHook', base_momentum=0.9, end_momentum=None),
+    dict(type='MomentumUpdateHook', base_momentum=0.99, end_momentum=None),
     dict(type='NNQueueStatsHook', interval=5),
     dict(type='NNVisualizationHook', interval=3, num_queries=6, topk=5,
          pipeline=val_pipeline, class_names=f'{data_root}/classes.txt'),

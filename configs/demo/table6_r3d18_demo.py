@@ -18,7 +18,7 @@
 _base_ = './iivcl_r3d18_demo.py'
 
 custom_hooks = [
-    dict(type='MomentumUpdateHook', base_momentum=0.9, end_momentum=None),
+    dict(type='MomentumUpdateHook', base_momentum=0.99, end_momentum=None),
     dict(type='NNQueueStatsHook', interval=1),
     dict(type='QueueNNProbeHook', queue='queue_intra', prefix='iq',
          interval=1),

@@ -54,7 +54,7 @@ import cv2
 import numpy as np
 
 #: Bump when the rendering changes, so that stale data sets are regenerated.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 #: The motion classes, in label order.
 MOTION_CLASSES: Tuple[str, ...] = (
@@ -291,28 +291,13 @@ def _object_state(p: dict, t: int, size: int) -> Tuple[float, float, float]:
 # --------------------------------------------------------------------------
 # one video
 # --------------------------------------------------------------------------
-def render_video(motion: str,
-                 rng: np.random.Generator,
-                 num_frames: int = 48,
-                 size: int = 64,
-                 drift: float = 0.5) -> Tuple[np.ndarray, dict]:
-    """Render one video of a motion class with a random appearance.
-
-    Args:
-        motion: one of :data:`MOTION_CLASSES`.
-        rng: the video's own random generator (all randomness comes from it).
-        num_frames: T.
-        size: frame height = width (even).
-        drift: in [0, 1]; how far the background / object / distractor
-            colours move toward other random colours over the video.
-
-    Returns:
-        frames: uint8 RGB array (T, size, size, 3).
-        info: the motion parameters and appearance summary (JSON-able).
-    """
+def _appearance(rng: np.random.Generator, size: int, num_frames: int,
+                drift: float) -> dict:
+    """Everything a viewer sees except the motion: background texture and
+    colours, distractors, object shape / colour / outline, camera pan and
+    jitter, flicker and sensor noise, for a shot of ``num_frames`` frames."""
     s = size / 64.0
     T = int(num_frames)
-    # ---- appearance -------------------------------------------------------
     pan_speed = rng.uniform(0.0, 0.12) * s
     pan_dir = rng.uniform(0, 2 * math.pi)
     jitter = 0.6 * s
@@ -324,7 +309,7 @@ def render_video(motion: str,
         return c0 + drift * (c1 - c0)
 
     # background: two colours (bounded luma contrast) mixed by the texture;
-    # both drift toward another such pair over the video
+    # both drift toward another such pair over the shot
     bg_start, bg_target = _color_pair(rng), _color_pair(rng)
     bg0 = (bg_start[0], lerp(bg_start[0], bg_target[0]))
     bg1 = (bg_start[1], lerp(bg_start[1], bg_target[1]))
@@ -349,40 +334,112 @@ def render_video(motion: str,
     obj_end = lerp(obj_start, rng.uniform(0, 255, 3))
     if min(side * (_luma(obj_end) - _luma(c)) for c in (bg0[1], bg1[1])) < 50:
         obj_end, _ = _contrasting_color(rng, [bg0[1], bg1[1]], side=side)
-    obj_color = (obj_start, obj_end)
-    obj_outline = bool(rng.uniform() < 0.3)
-    params = _motion_params(motion, rng, size)
-    cam0 = rng.uniform(-0.5, 0.5, 2) * s
-    cam_v = pan_speed * np.array([math.cos(pan_dir), math.sin(pan_dir)])
-    cam_jit = rng.uniform(-jitter, jitter, (T, 2))
-    flicker = 1.0 + rng.uniform(-0.03, 0.03, T)
-    noise_seed = int(rng.integers(0, 2**31 - 1))
-    nrng = np.random.default_rng(noise_seed)
+    return dict(
+        margin=margin, field=field, bg0=bg0, bg1=bg1,
+        distractors=distractors, obj_shape=obj_shape, obj_angle=obj_angle,
+        obj_color=(obj_start, obj_end),
+        obj_outline=bool(rng.uniform() < 0.3),
+        cam0=rng.uniform(-0.5, 0.5, 2) * s,
+        cam_v=pan_speed * np.array([math.cos(pan_dir), math.sin(pan_dir)]),
+        cam_jit=rng.uniform(-jitter, jitter, (T, 2)),
+        flicker=1.0 + rng.uniform(-0.03, 0.03, T),
+        noise=np.random.default_rng(int(rng.integers(0, 2**31 - 1))),
+        pan_speed=float(pan_speed), n_dis=n_dis)
 
+
+def shot_bounds(num_frames: int, shots: int) -> List[int]:
+    """First frame of each shot and ``num_frames``: ``shots + 1`` ints."""
+    return [int(round(i * num_frames / shots)) for i in range(shots + 1)]
+
+
+def render_video(motion: str,
+                 rng: np.random.Generator,
+                 num_frames: int = 48,
+                 size: int = 64,
+                 drift: float = 0.5,
+                 shots: int = 1,
+                 looks: int = 0,
+                 look_seed: int = 0) -> Tuple[np.ndarray, dict]:
+    """Render one video of a motion class with a random appearance.
+
+    Args:
+        motion: one of :data:`MOTION_CLASSES`.
+        rng: the video's own random generator (all randomness comes from it).
+        num_frames: T.
+        size: frame height = width (even).
+        drift: in [0, 1]; how far the background / object / distractor
+            colours move toward other random colours over a shot.
+        shots: the video is cut into this many shots of equal length. Each
+            shot draws its own appearance (background, distractors, object
+            shape and colour, camera); the motion continues across the cuts
+            with the same parameters, as a real action filmed from another
+            camera. Two clips from different shots then share only the
+            motion, so a model that matches clips of one video must encode
+            it.
+        looks: 0 = every shot draws a fresh appearance. N > 0 = a shot
+            takes one of N shared "looks" (scene, actor and camera, each
+            look seeded by ``(look_seed, look)``), chosen at random per shot.
+            Looks are shared by all classes, so they say nothing about the
+            class, and videos that share a look differ only in motion: an
+            instance can then only be told from the others by its motion.
+
+    Returns:
+        frames: uint8 RGB array (T, size, size, 3).
+        info: the motion parameters and appearance summary (JSON-able).
+    """
+    T = int(num_frames)
+    if not 1 <= shots <= T:
+        raise ValueError(f'shots must be in [1, num_frames], got {shots}')
+    if looks < 0:
+        raise ValueError(f'looks must be >= 0, got {looks}')
+    params = _motion_params(motion, rng, size)
+    bounds = shot_bounds(T, shots)
     frames = np.empty((T, size, size, 3), np.uint8)
-    for t in range(T):
-        a = t / max(T - 1, 1)
-        c0 = bg0[0] + a * (bg0[1] - bg0[0])
-        c1 = bg1[0] + a * (bg1[1] - bg1[0])
-        bg = (c0 + (c1 - c0) * field).astype(np.float32)
-        for d in distractors:
-            col = d['color'][0] + a * (d['color'][1] - d['color'][0])
-            _draw_shape(bg, d['shape'], d['cx'], d['cy'], d['r'], d['angle'],
-                        col, d['outline'])
-        # camera: translate the canvas so the frame origin sits at
-        # margin + cam(t); sub-pixel bilinear crop
-        off = cam0 + cam_v * (t - T / 2) + cam_jit[t]
-        M = np.array([[1, 0, -(margin + off[0])], [0, 1, -(margin + off[1])]],
-                     dtype=np.float64)
-        frame = cv2.warpAffine(bg, M, (size, size), flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REFLECT)
-        cx, cy, r = _object_state(params, t, size)
-        col = obj_color[0] + a * (obj_color[1] - obj_color[0])
-        _draw_shape(frame, obj_shape, cx, cy, r, obj_angle, col, obj_outline)
-        frame = frame * flicker[t] + nrng.normal(0, 2.0, frame.shape)
-        frames[t] = np.clip(np.rint(frame), 0, 255).astype(np.uint8)
-    info = dict(params, shape=obj_shape, distractors=n_dis,
-                pan_speed=float(pan_speed))
+    shot_looks = []
+    look_ids = []
+    for k in range(shots):
+        t0, t1 = bounds[k], bounds[k + 1]
+        if looks > 0:
+            look_ids.append(int(rng.integers(looks)))
+            look = _appearance(
+                np.random.default_rng([int(look_seed), 0x100C, look_ids[-1]]),
+                size, t1 - t0, drift)
+        else:
+            look = _appearance(rng, size, t1 - t0, drift)
+        shot_looks.append(look)
+        margin = look['margin']
+        for t in range(t0, t1):
+            u = t - t0
+            a = u / max(t1 - t0 - 1, 1)
+            bg0, bg1 = look['bg0'], look['bg1']
+            c0 = bg0[0] + a * (bg0[1] - bg0[0])
+            c1 = bg1[0] + a * (bg1[1] - bg1[0])
+            bg = (c0 + (c1 - c0) * look['field']).astype(np.float32)
+            for d in look['distractors']:
+                col = d['color'][0] + a * (d['color'][1] - d['color'][0])
+                _draw_shape(bg, d['shape'], d['cx'], d['cy'], d['r'],
+                            d['angle'], col, d['outline'])
+            # camera: translate the canvas so the frame origin sits at
+            # margin + cam(t); sub-pixel bilinear crop
+            off = (look['cam0'] + look['cam_v'] * (u - (t1 - t0) / 2) +
+                   look['cam_jit'][u])
+            M = np.array([[1, 0, -(margin + off[0])],
+                          [0, 1, -(margin + off[1])]], dtype=np.float64)
+            frame = cv2.warpAffine(bg, M, (size, size),
+                                   flags=cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_REFLECT)
+            cx, cy, r = _object_state(params, t, size)
+            oc = look['obj_color']
+            col = oc[0] + a * (oc[1] - oc[0])
+            _draw_shape(frame, look['obj_shape'], cx, cy, r,
+                        look['obj_angle'], col, look['obj_outline'])
+            frame = (frame * look['flicker'][u] +
+                     look['noise'].normal(0, 2.0, frame.shape))
+            frames[t] = np.clip(np.rint(frame), 0, 255).astype(np.uint8)
+    info = dict(params, shape=[lk['obj_shape'] for lk in shot_looks],
+                distractors=[lk['n_dis'] for lk in shot_looks],
+                pan_speed=[lk['pan_speed'] for lk in shot_looks],
+                shots=bounds[:-1], looks=look_ids)
     return frames, info
 
 
@@ -415,9 +472,10 @@ def _video_seed(seed: int, motion: str, index: int) -> List[int]:
 
 def _render_and_write(job: tuple) -> dict:
     (path, motion, label, index, seed, num_frames, size, fps, drift,
-     fourcc) = job
+     shots, looks, fourcc) = job
     rng = np.random.default_rng(_video_seed(seed, motion, index))
-    frames, info = render_video(motion, rng, num_frames, size, drift)
+    frames, info = render_video(motion, rng, num_frames, size, drift, shots,
+                                looks, look_seed=seed)
     write_video(path, frames, fps, fourcc)
     return info
 
@@ -471,6 +529,8 @@ def generate_demo_dataset(out_dir: str,
                           query_ratio: float = 0.25,
                           seed: int = 0,
                           drift: float = 0.5,
+                          shots: int = 1,
+                          looks: int = 0,
                           fourcc: str = 'mp4v',
                           workers: Optional[int] = None,
                           force: bool = False,
@@ -487,7 +547,10 @@ def generate_demo_dataset(out_dir: str,
         fps: frame rate stored in the container (the content is frame-based).
         query_ratio: fraction of each class held out in ``query_list.txt``.
         seed: master seed; same seed and parameters give identical files.
-        drift: within-video colour drift strength in [0, 1].
+        drift: within-shot colour drift strength in [0, 1].
+        shots: shots per video, each with its own appearance and the same
+            continuing motion (see :func:`render_video`).
+        looks: size of the shared pool of looks (0: every shot its own).
         fourcc: OpenCV codec tag (``mp4v`` = MPEG-4 part 2, decodable by
             decord/ffmpeg everywhere; pip OpenCV wheels lack an H.264 encoder).
         workers: processes (default ``min(2, cpu_count)``).
@@ -508,6 +571,10 @@ def generate_demo_dataset(out_dir: str,
         raise ValueError(f'duplicate classes in {classes}')
     if size % 2 or size < 16:
         raise ValueError(f'size must be even and >= 16, got {size}')
+    if not 1 <= shots <= num_frames:
+        raise ValueError(f'shots must be in [1, num_frames], got {shots}')
+    if looks < 0:
+        raise ValueError(f'looks must be >= 0, got {looks}')
     if num_per_class < 1 or num_frames < 2:
         raise ValueError('num_per_class >= 1 and num_frames >= 2 required')
     if not 0 <= query_ratio < 1:
@@ -516,7 +583,8 @@ def generate_demo_dataset(out_dir: str,
                   num_per_class=int(num_per_class), num_frames=int(num_frames),
                   size=int(size), fps=float(fps),
                   query_ratio=float(query_ratio), seed=int(seed),
-                  drift=float(drift), fourcc=fourcc)
+                  drift=float(drift), shots=int(shots), looks=int(looks),
+                  fourcc=fourcc)
     os.makedirs(out_dir, exist_ok=True)
     manifest_path = osp.join(out_dir, 'manifest.json')
     lock_path = osp.join(out_dir, '.generate.lock')
@@ -551,7 +619,8 @@ def generate_demo_dataset(out_dir: str,
                 labels.append(label)
                 jobs.append((osp.join(video_root, rel), cls, label, k,
                              int(seed), int(num_frames), int(size),
-                             float(fps), float(drift), fourcc))
+                             float(fps), float(drift), int(shots), int(looks),
+                             fourcc))
         if workers is None:
             workers = min(2, os.cpu_count() or 1)
         t0 = time.time()

@@ -40,6 +40,16 @@ class BaseMomentumContrast(BaseModel):
             :meth:`_build_momentum_encoder`).
         shuffle_bn (bool): shuffle-BN for the key encoder. Must be False when
             the backbone uses SyncBN (then BN statistics are global anyway).
+        bn_groups (int): emulated shuffle-BN inside one process (DESIGN §7):
+            in training, each rank's batch is encoded in this many BN groups,
+            as if it ran on that many more GPUs. The online encoder groups
+            whole videos (all clips of a video in one group), the momentum
+            encoder encodes random groups of the shuffled batch, so a key's
+            BN statistics come from other samples than its query's. Without
+            it a single process leaks batch statistics: queue negatives were
+            encoded in other batches, and the positive can be told apart by
+            the batch's BN signature alone (the loss falls while the
+            embeddings collapse). 1 = off (multi-GPU shuffle-BN only).
         data_preprocessor (dict, optional): defaults to mmaction2's
             ``ActionDataPreprocessor`` with ImageNet mean/std, NCTHW.
         init_cfg (dict, optional): mmengine init config.
@@ -48,8 +58,12 @@ class BaseMomentumContrast(BaseModel):
     def __init__(self,
                  backbone: dict,
                  shuffle_bn: bool = True,
+                 bn_groups: int = 1,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        if int(bn_groups) != bn_groups or bn_groups < 1:
+            raise ValueError(f'model.bn_groups={bn_groups} must be an integer '
+                             '>= 1 (1 = one BN batch per rank).')
         if data_preprocessor is None:
             data_preprocessor = dict(
                 type='ActionDataPreprocessor',
@@ -69,7 +83,13 @@ class BaseMomentumContrast(BaseModel):
                 'model.shuffle_bn=True with a SyncBN backbone: SyncBN already '
                 'computes global BN statistics. Set model.shuffle_bn=False '
                 'when using norm_cfg=dict(type="SyncBN").')
+        if bn_groups > 1 and sync:
+            raise ValueError(
+                f'model.bn_groups={bn_groups} with a SyncBN backbone: SyncBN '
+                'statistics are global, groups cannot split them. Set '
+                'model.bn_groups=1 or use plain BN.')
         self.shuffle_bn = shuffle_bn
+        self.bn_groups = int(bn_groups)
         self._head_names: List[str] = []
         self.momentum_encoder: Optional[nn.ModuleDict] = None
 
@@ -129,9 +149,40 @@ class BaseMomentumContrast(BaseModel):
             feat = feat[-1]
         return feat.flatten(2).mean(dim=2) if feat.dim() > 2 else feat
 
-    def encode(self, x: Tensor) -> Tensor:
-        """Online backbone + global pooling: (n, C_in, ...) -> (n, C)."""
-        return self.pool(self.backbone(x))
+    def encode(self, x: Tensor, groups: Optional[Tensor] = None) -> Tensor:
+        """Online backbone + global pooling: (n, C_in, ...) -> (n, C).
+
+        Args:
+            x (Tensor): (n, C_in, ...) inputs.
+            groups (Tensor, optional): (n,) BN group of each row (see
+                :meth:`video_groups`); rows of one group are encoded
+                together, each group in its own forward. ``None``: one batch.
+        """
+        if groups is None or not self.training:
+            return self.pool(self.backbone(x))
+        return _grouped(lambda t: self.pool(self.backbone(t)), x, groups)
+
+    def video_groups(self, video_pos: Tensor, num_videos: int
+                     ) -> Optional[Tensor]:
+        """BN groups of whole videos for the online encoder.
+
+        Args:
+            video_pos (Tensor): (n,) position in the batch (0..N-1) of the
+                video each input row belongs to.
+            num_videos (int): N, the videos in this rank's batch.
+
+        Returns:
+            Tensor | None: (n,) group ids in [0, bn_groups) (contiguous runs
+            of videos), or None when ``bn_groups == 1``.
+        """
+        if self.bn_groups == 1 or not self.training:
+            return None
+        if num_videos < self.bn_groups:
+            raise ValueError(
+                f'model.bn_groups={self.bn_groups} needs at least that many '
+                f'videos per rank, the batch has {num_videos}; lower '
+                'model.bn_groups or raise train_dataloader.batch_size.')
+        return video_pos * self.bn_groups // num_videos
 
     @torch.no_grad()
     def encode_key(self, x: Tensor, heads: Sequence[str]) -> Dict[str, Tensor]:
@@ -145,13 +196,20 @@ class BaseMomentumContrast(BaseModel):
             dict: ``'feat'`` (n, C) pooled features and one (n, D) embedding
             per head name, in the input order.
         """
-        if self.shuffle_bn:
-            x, idx_unshuffle = batch_shuffle_ddp(x)
-        feat = self.pool(self.momentum_encoder['backbone'](x))
+        groups = self.bn_groups if self.training else 1
+        if self.shuffle_bn or groups > 1:
+            # with bn_groups > 1 the permutation is needed on one process too
+            x, idx_unshuffle = batch_shuffle_ddp(x, warn=groups == 1)
+        enc = self.momentum_encoder['backbone']
+        if groups > 1:  # contiguous groups of the shuffled batch
+            feat = torch.cat([self.pool(enc(c))
+                              for c in x.chunk(groups, dim=0)])
+        else:
+            feat = self.pool(enc(x))
         out = {'feat': feat}
         for h in heads:
             out[h] = self.momentum_encoder[h](feat)
-        if self.shuffle_bn:
+        if self.shuffle_bn or groups > 1:
             out = {k: batch_unshuffle_ddp(v, idx_unshuffle)
                    for k, v in out.items()}
         return out
@@ -200,6 +258,16 @@ class BaseMomentumContrast(BaseModel):
 
     def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
         raise NotImplementedError
+
+
+def _grouped(fn, x: Tensor, groups: Tensor) -> Tensor:
+    """Apply ``fn`` to the rows of each group separately and put the outputs
+    back in input order: (n, ...) -> (n, C)."""
+    order = torch.argsort(groups, stable=True)
+    counts = torch.bincount(groups).tolist()
+    parts = [fn(c) for c in x[order].split([c for c in counts if c], dim=0)]
+    out = torch.cat(parts)
+    return out[torch.argsort(order)]
 
 
 def sample_indices(data_samples, device) -> Tensor:

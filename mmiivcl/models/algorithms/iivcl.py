@@ -54,6 +54,8 @@ class IIVCL(BaseMomentumContrast):
             written are never used by the NN branch; until the NN queue holds
             a valid row for a query, that row's positive is its own key.
         shuffle_bn (bool): shuffle-BN on the key encoder (False with SyncBN).
+        bn_groups (int): emulated shuffle-BN within a process, see
+            :class:`BaseMomentumContrast` (the CPU demo uses 4).
     """
 
     def __init__(self,
@@ -67,11 +69,12 @@ class IIVCL(BaseMomentumContrast):
                  temperature: float = 0.1,
                  exclude_same_video: bool = False,
                  shuffle_bn: bool = True,
+                 bn_groups: int = 1,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         _check_args(lambda_intra, lambda_nn, queue_len, temperature,
                     head_intra, head_nn)
-        super().__init__(backbone, shuffle_bn=shuffle_bn,
+        super().__init__(backbone, shuffle_bn=shuffle_bn, bn_groups=bn_groups,
                          data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         self.lambda_intra = float(lambda_intra)
@@ -124,8 +127,9 @@ class IIVCL(BaseMomentumContrast):
         Returns:
             dict: weighted ``loss_intra`` / ``loss_nn`` plus unweighted values
             (``intra_nce``, ``nn_nce``), top-1 accuracies of the positive
-            (``acc_intra``, ``acc_nn``) and the mean NN similarity
-            (``nn_sim``).
+            (``acc_intra``, ``acc_nn``), the mean NN similarity
+            (``nn_sim``) and ``acc_batch`` (instance top-1 among this
+            batch's keys, see :func:`_batch_top1`).
         """
         if inputs.dim() != 6 or inputs.shape[1] < 2:
             raise ValueError('IIVCL expects (N, rho, C, T, H, W) inputs with '
@@ -134,7 +138,8 @@ class IIVCL(BaseMomentumContrast):
         vid = sample_indices(data_samples, inputs.device)
         clips = inputs.transpose(0, 1).flatten(0, 1)  # (rho*N, ...) clip-major
 
-        feat_q = self.encode(clips)
+        pos = torch.arange(n, device=inputs.device).repeat(rho)
+        feat_q = self.encode(clips, self.video_groups(pos, n))
         keys = self.encode_key(clips, [f'head_{b}' for b in self.branches])
         pairs = [(i, j) for i in range(rho) for j in range(rho) if i != j]
         losses: Dict[str, Tensor] = {}
@@ -169,6 +174,8 @@ class IIVCL(BaseMomentumContrast):
                     sims.append(sim[torch.isfinite(sim)])
                 total = total + logits_loss(logits)
                 acc = acc + _top1(logits.detach())
+            if b == self.branches[0]:
+                losses['acc_batch'] = _batch_top1(q, k, pairs)
             raw = total / len(pairs)
             weight = self.lambda_intra if b == 'intra' else self.lambda_nn
             losses[f'loss_{b}'] = weight * raw
@@ -182,6 +189,24 @@ class IIVCL(BaseMomentumContrast):
         for b in self.branches:
             getattr(self, f'queue_{b}').enqueue(keys[f'head_{b}'], vid_all)
         return losses
+
+
+@torch.no_grad()
+def _batch_top1(q: Tensor, k: Tensor, pairs: List[tuple]) -> Tensor:
+    """Health check, not part of the loss: how often a query's own key is
+    the most similar among the keys of *this* batch, (rho, N, D) inputs,
+    mean over the clip pairs (chance 1/N).
+
+    The loss only contrasts the positive with queue rows encoded in earlier
+    steps. A model can win that game by giving every key of the current step
+    a shared signature (BN statistics of the batch, or a drift of the
+    embedding from step to step) instead of telling videos apart; then
+    ``acc_intra`` is high while ``acc_batch`` stays at chance.
+    """
+    target = torch.arange(q.shape[1], device=q.device)
+    acc = [(q[i] @ k[j].t()).argmax(dim=1).eq(target).float().mean()
+           for i, j in pairs]
+    return torch.stack(acc).mean()
 
 
 @torch.no_grad()

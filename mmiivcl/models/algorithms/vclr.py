@@ -100,6 +100,8 @@ class VCLR(BaseMomentumContrast):
             query's own video (small data sets, where the banks cover much of
             the data; DESIGN §10).
         shuffle_bn (bool): shuffle-BN on the momentum encoder.
+        bn_groups (int): emulated shuffle-BN within a process, see
+            :class:`BaseMomentumContrast`.
     """
 
     def __init__(self,
@@ -120,6 +122,7 @@ class VCLR(BaseMomentumContrast):
                  temperature: float = 0.1,
                  exclude_same_video: bool = False,
                  shuffle_bn: bool = True,
+                 bn_groups: int = 1,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         weights = dict(video=lambda_video, inter=lambda_inter,
@@ -128,7 +131,7 @@ class VCLR(BaseMomentumContrast):
                      order=head_order)
         _check_args(weights, heads, num_segments, temperature,
                     frame_queue_len, video_queue_len)
-        super().__init__(backbone, shuffle_bn=shuffle_bn,
+        super().__init__(backbone, shuffle_bn=shuffle_bn, bn_groups=bn_groups,
                          data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         self.num_segments = int(num_segments)
@@ -171,19 +174,25 @@ class VCLR(BaseMomentumContrast):
 
     # ------------------------------------------------------------------
     # encoders
-    def encode(self, x: Tensor) -> Tensor:
+    def encode(self, x: Tensor, groups: Optional[Tensor] = None) -> Tensor:
         """Online backbone + pooling; a 2D backbone given clips
-        (n, C, T, H, W) encodes every frame and averages over T."""
+        (n, C, T, H, W) encodes every frame and averages over T. ``groups``
+        (n,): BN groups of the rows (see ``bn_groups``)."""
         if self._backbone_2d and x.dim() == 5:
             n, t = x.shape[0], x.shape[2]
-            feat = super().encode(x.transpose(1, 2).flatten(0, 1))
+            if groups is not None:
+                groups = groups.repeat_interleave(t)
+            feat = super().encode(x.transpose(1, 2).flatten(0, 1), groups)
             return feat.view(n, t, -1).mean(dim=1)
-        return super().encode(x)
+        return super().encode(x, groups)
 
     def encode_clips(self, clips: Tensor) -> Tensor:
-        """Online features of every clip: (N, M, C, T, H, W) -> (N, M, C)."""
+        """Online features of every clip: (N, M, C, T, H, W) -> (N, M, C);
+        with ``bn_groups`` > 1 the clips of a video share a BN group."""
         n, m = clips.shape[:2]
-        return self.encode(clips.flatten(0, 1)).view(n, m, -1)
+        pos = torch.arange(n, device=clips.device).repeat_interleave(m)
+        return self.encode(clips.flatten(0, 1),
+                           self.video_groups(pos, n)).view(n, m, -1)
 
     @torch.no_grad()
     def encode_key_clips(self, clips: Tensor) -> Tensor:

@@ -26,11 +26,14 @@ def concat_all_gather(x: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def batch_shuffle_ddp(x: Tensor) -> Tuple[Tensor, Tensor]:
+def batch_shuffle_ddp(x: Tensor, warn: bool = True) -> Tuple[Tensor, Tensor]:
     """Shuffle the global batch across ranks.
 
     Args:
         x (Tensor): (n, ...) this rank's batch (the same n on every rank).
+        warn (bool): warn once when running on a single process, where the
+            permutation alone leaves BN statistics unchanged (callers that
+            encode the permuted batch in several BN groups pass False).
 
     Returns:
         tuple: this rank's (n, ...) slice of the shuffled global batch and the
@@ -38,11 +41,12 @@ def batch_shuffle_ddp(x: Tensor) -> Tuple[Tensor, Tensor]:
     """
     global _warned_single
     world, rank = dist.get_world_size(), dist.get_rank()
-    if world == 1 and not _warned_single:
+    if world == 1 and warn and not _warned_single:
         _warned_single = True
         warnings.warn('shuffle-BN on a single process only permutes the '
                       'local batch, which leaves BN statistics unchanged; '
-                      'use several processes or SyncBN for its effect.')
+                      'use several processes, model.bn_groups > 1 (emulated '
+                      'shuffle-BN) or SyncBN for its effect.')
     x_all = concat_all_gather(x)
     perm = torch.randperm(x_all.shape[0], device=x.device)
     if world > 1:
