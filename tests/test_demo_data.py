@@ -246,14 +246,17 @@ def test_appearance_does_not_identify_the_class(demo_dir):
 
 
 # ------------------------------------------------------------ shots / looks
-def test_shots_cut_appearance_and_continue_the_motion():
-    """With shots=2 the frames jump at the cut (a new scene) while the
-    object's motion continues: each shot alone shows the class's motion
-    signature (measured with optical flow, independent of the generator)."""
+@pytest.mark.parametrize('respawn', [False, True])
+def test_shots_cut_appearance_and_continue_the_motion(respawn):
+    """With shots=2 the frames jump at the cut (a new scene; with respawn
+    the object is also placed anew) while the motion goes on: each shot
+    alone shows the class's motion signature (measured with optical flow,
+    independent of the generator)."""
     T = 48
     for cls in ('move_right', 'circle_anticlockwise', 'shrink'):
         rng = np.random.default_rng(_video_seed(3, cls, 0))
-        frames, info = render_video(cls, rng, T, SIZE, shots=2)
+        frames, info = render_video(cls, rng, T, SIZE, shots=2,
+                                    respawn=respawn)
         assert info['shots'] == [0, 24]
         f = frames.astype(float)
         diffs = np.abs(f[1:] - f[:-1]).mean(axis=(1, 2, 3))

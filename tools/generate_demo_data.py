@@ -5,6 +5,7 @@ Usage:
     python tools/generate_demo_data.py [OUT_DIR] [--num-per-class 32]
         [--classes move_right move_left ...] [--num-frames 48] [--size 64]
         [--fps 12] [--query-ratio 0.25] [--seed 0] [--drift 0.5]
+        [--shots 1] [--looks 0]
         [--workers 2] [--force]
 
 Writes OUT_DIR/videos/<class>/*.mp4, classes.txt, all_list.txt,
@@ -49,7 +50,13 @@ def main(argv=None):
     p.add_argument('--query-ratio', type=float, default=0.25)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--drift', type=float, default=0.5,
-                   help='within-video colour drift strength in [0, 1]')
+                   help='within-shot colour drift strength in [0, 1]')
+    p.add_argument('--shots', type=int, default=1,
+                   help='shots per video: each shot its own appearance, the '
+                   'motion continues across the cuts')
+    p.add_argument('--looks', type=int, default=0,
+                   help='shared pool of N appearances the shots draw from '
+                   '(0: every shot its own)')
     p.add_argument('--fourcc', default='mp4v')
     p.add_argument('--workers', type=int, default=None)
     p.add_argument('--force', action='store_true',
@@ -59,7 +66,7 @@ def main(argv=None):
         args.out_dir, num_per_class=args.num_per_class, classes=args.classes,
         num_frames=args.num_frames, size=args.size, fps=args.fps,
         query_ratio=args.query_ratio, seed=args.seed, drift=args.drift,
-        fourcc=args.fourcc, workers=args.workers, force=args.force)
+        shots=args.shots, looks=args.looks, fourcc=args.fourcc, workers=args.workers, force=args.force)
 
 
 if __name__ == '__main__':

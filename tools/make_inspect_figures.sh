@@ -95,13 +95,17 @@ echo "== 6. zero-shot retrieval on the demo split"
 RET_ARGS=(--gallery-list "$DATA/train_list.txt"
           --query-list "$DATA/query_list.txt"
           --data-prefix "$DATA/videos" --num-workers "$WORKERS")
+# the tables only (the tools' log lines stay on the console)
+tables() { grep -E '^(\||Zero-shot|[0-9]+ seeds)' || true; }
 {
   echo "Pretrained (${CKPT#"$ROOT"/}):"
+  echo
   "$PY" tools/retrieval.py "$CONFIG" "$CKPT" "${RET_ARGS[@]}" \
-    --out "$OUT/retrieval_iivcl.json" 2>/dev/null
+    --out "$OUT/retrieval_iivcl.json" 2>/dev/null | tables
   echo
   echo "Random init, seeds 0 1 2:"
+  echo
   "$PY" tools/retrieval.py "$CONFIG" "${RET_ARGS[@]}" --seeds 0 1 2 \
-    --out "$OUT/retrieval_random.json" 2>/dev/null
+    --out "$OUT/retrieval_random.json" 2>/dev/null | tables
 } | tee "$OUT/retrieval_demo.md"
 echo "figures in $OUT"

@@ -255,6 +255,35 @@ def _motion_params(motion: str, rng: np.random.Generator,
     return p
 
 
+#: Per-motion parameters that describe the dynamics (kept over a video's
+#: shots with ``respawn``); the rest says where the object is and how big.
+_DYNAMIC_KEYS = {
+    'translate': ('angle', 'speed'),
+    'circle': ('omega', 'sign', 'orbit'),
+    'scale': ('period', 'r_min', 'r_max'),
+    'shake': ('amplitude', 'period', 'axis'),
+}
+
+
+def _family(motion: str) -> str:
+    if motion in _DIRECTIONS:
+        return 'translate'
+    if motion.startswith('circle'):
+        return 'circle'
+    if motion in ('expand', 'shrink'):
+        return 'scale'
+    return 'shake'
+
+
+def _respawned(p: dict, rng: np.random.Generator, size: int) -> dict:
+    """New placement (position, size, phase) of the object for a new shot,
+    same dynamics (direction, speed, period, ...) as ``p``."""
+    q = _motion_params(p['motion'], rng, size)
+    for k in _DYNAMIC_KEYS[_family(p['motion'])]:
+        q[k] = p[k]
+    return q
+
+
 def _object_state(p: dict, t: int, size: int) -> Tuple[float, float, float]:
     """(cx, cy, radius) of the object at frame ``t`` in frame coordinates."""
     m = p['motion']
@@ -359,7 +388,8 @@ def render_video(motion: str,
                  drift: float = 0.5,
                  shots: int = 1,
                  looks: int = 0,
-                 look_seed: int = 0) -> Tuple[np.ndarray, dict]:
+                 look_seed: int = 0,
+                 respawn: bool = False) -> Tuple[np.ndarray, dict]:
     """Render one video of a motion class with a random appearance.
 
     Args:
@@ -382,6 +412,9 @@ def render_video(motion: str,
             Looks are shared by all classes, so they say nothing about the
             class, and videos that share a look differ only in motion: an
             instance can then only be told from the others by its motion.
+        respawn: every shot after the first also places the object anew
+            (position, size, phase) and keeps only the dynamics (direction,
+            speed, period, ...): across a cut nothing static is shared.
 
     Returns:
         frames: uint8 RGB array (T, size, size, 3).
@@ -397,8 +430,12 @@ def render_video(motion: str,
     frames = np.empty((T, size, size, 3), np.uint8)
     shot_looks = []
     look_ids = []
+    shot_params = [params]
     for k in range(shots):
         t0, t1 = bounds[k], bounds[k + 1]
+        if k > 0:
+            shot_params.append(_respawned(params, rng, size) if respawn
+                               else params)
         if looks > 0:
             look_ids.append(int(rng.integers(looks)))
             look = _appearance(
@@ -428,7 +465,7 @@ def render_video(motion: str,
             frame = cv2.warpAffine(bg, M, (size, size),
                                    flags=cv2.INTER_LINEAR,
                                    borderMode=cv2.BORDER_REFLECT)
-            cx, cy, r = _object_state(params, t, size)
+            cx, cy, r = _object_state(shot_params[k], t, size)
             oc = look['obj_color']
             col = oc[0] + a * (oc[1] - oc[0])
             _draw_shape(frame, look['obj_shape'], cx, cy, r,
@@ -472,10 +509,10 @@ def _video_seed(seed: int, motion: str, index: int) -> List[int]:
 
 def _render_and_write(job: tuple) -> dict:
     (path, motion, label, index, seed, num_frames, size, fps, drift,
-     shots, looks, fourcc) = job
+     shots, looks, respawn, fourcc) = job
     rng = np.random.default_rng(_video_seed(seed, motion, index))
     frames, info = render_video(motion, rng, num_frames, size, drift, shots,
-                                looks, look_seed=seed)
+                                looks, look_seed=seed, respawn=respawn)
     write_video(path, frames, fps, fourcc)
     return info
 
@@ -531,6 +568,7 @@ def generate_demo_dataset(out_dir: str,
                           drift: float = 0.5,
                           shots: int = 1,
                           looks: int = 0,
+                          respawn: bool = False,
                           fourcc: str = 'mp4v',
                           workers: Optional[int] = None,
                           force: bool = False,
@@ -551,6 +589,7 @@ def generate_demo_dataset(out_dir: str,
         shots: shots per video, each with its own appearance and the same
             continuing motion (see :func:`render_video`).
         looks: size of the shared pool of looks (0: every shot its own).
+        respawn: re-place the object at every cut (see :func:`render_video`).
         fourcc: OpenCV codec tag (``mp4v`` = MPEG-4 part 2, decodable by
             decord/ffmpeg everywhere; pip OpenCV wheels lack an H.264 encoder).
         workers: processes (default ``min(2, cpu_count)``).
@@ -584,7 +623,7 @@ def generate_demo_dataset(out_dir: str,
                   size=int(size), fps=float(fps),
                   query_ratio=float(query_ratio), seed=int(seed),
                   drift=float(drift), shots=int(shots), looks=int(looks),
-                  fourcc=fourcc)
+                  respawn=bool(respawn), fourcc=fourcc)
     os.makedirs(out_dir, exist_ok=True)
     manifest_path = osp.join(out_dir, 'manifest.json')
     lock_path = osp.join(out_dir, '.generate.lock')
@@ -620,7 +659,7 @@ def generate_demo_dataset(out_dir: str,
                 jobs.append((osp.join(video_root, rel), cls, label, k,
                              int(seed), int(num_frames), int(size),
                              float(fps), float(drift), int(shots), int(looks),
-                             fourcc))
+                             bool(respawn), fourcc))
         if workers is None:
             workers = min(2, os.cpu_count() or 1)
         t0 = time.time()
