@@ -318,9 +318,13 @@ def plan_training(cfg, num_train: int, batch_size: Optional[int],
         notes.append(f'batch {bs} -> {new} (a step enqueues rho x batch = '
                      f'{rho * bs} keys > queue {ql})')
         bs = new
+    groups = int(cfg.model.get('bn_groups', 1))
+    if groups > bs:  # emulated shuffle-BN needs >= 1 video per group
+        notes.append(f'model.bn_groups {groups} -> {bs} (batch {bs})')
+        groups = bs
     for n in notes:
         print(f'[table6] {n}', flush=True)
-    return dict(rho=rho, batch_size=bs, queue_len=ql,
+    return dict(rho=rho, batch_size=bs, queue_len=ql, bn_groups=groups,
                 iters_per_epoch=num_train // bs)
 
 
@@ -336,6 +340,8 @@ def make_run_config(base_cfg, setting: dict, seed: int, epochs: int,
     if setting['lambda_nn'] == 0:
         cfg.model.head_nn = None
     cfg.model.queue_len = plan['queue_len']
+    if 'bn_groups' in cfg.model or plan.get('bn_groups', 1) != 1:
+        cfg.model.bn_groups = plan.get('bn_groups', 1)
     cfg.train_dataloader.batch_size = plan['batch_size']
     cfg.train_dataloader.dataset.ann_file = data['train_list']
     cfg.train_dataloader.dataset.data_prefix = dict(video=data['video_root'])

@@ -199,11 +199,13 @@ def test_fit_schedule_and_plan_training():
     assert [s['type'] for s in T.fit_schedule(sched, 1)] == ['LinearLR']
     cfg = Config.fromfile(T.CONFIG)
     plan = T.plan_training(cfg, 240, None, None)  # the demo as configured
-    assert plan == dict(rho=2, batch_size=16, queue_len=96,
+    assert plan == dict(rho=2, batch_size=16, queue_len=96, bn_groups=4,
                         iters_per_epoch=15)
     plan = T.plan_training(cfg, 6, None, None)
     assert plan['queue_len'] == 4  # 2 videos < 6 / 2
     assert plan['batch_size'] * plan['rho'] <= plan['queue_len']
+    # emulated shuffle-BN: never more BN groups than videos in a batch
+    assert plan['bn_groups'] == plan['batch_size'] == 2
 
 
 def test_console_shows_one_line_per_epoch():
