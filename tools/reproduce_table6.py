@@ -340,8 +340,7 @@ def make_run_config(base_cfg, setting: dict, seed: int, epochs: int,
     if setting['lambda_nn'] == 0:
         cfg.model.head_nn = None
     cfg.model.queue_len = plan['queue_len']
-    if 'bn_groups' in cfg.model or plan.get('bn_groups', 1) != 1:
-        cfg.model.bn_groups = plan.get('bn_groups', 1)
+    cfg.model.bn_groups = plan['bn_groups']
     cfg.train_dataloader.batch_size = plan['batch_size']
     cfg.train_dataloader.dataset.ann_file = data['train_list']
     cfg.train_dataloader.dataset.data_prefix = dict(video=data['video_root'])

@@ -20,11 +20,6 @@ class ProjectionMLP(BaseModule):
         out_channels (int): embedding width D (128).
         num_layers (int): number of Linear layers.
         normalize (bool): L2-normalise the output.
-        out_norm_cfg (dict, optional): a norm layer on the output (before the
-            L2 normalisation), e.g. ``dict(type='BN1d', affine=False)``
-            (MoCo v3's projector). It removes the batch-mean of the
-            embeddings, the direction along which tiny-batch, few-step runs
-            collapse. The papers use none (default).
         norm_cfg (dict, optional): a norm layer after each hidden Linear,
             e.g. ``dict(type='BN1d')``. The papers use none (default); BN
             in the hidden layers stabilises tiny-batch, short CPU runs.
@@ -35,7 +30,6 @@ class ProjectionMLP(BaseModule):
     def __init__(self, in_channels: int, hid_channels=2048,
                  out_channels: int = 128, num_layers: int = 3,
                  normalize: bool = True, norm_cfg: Optional[dict] = None,
-                 out_norm_cfg: Optional[dict] = None,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if num_layers < 1:
@@ -48,14 +42,11 @@ class ProjectionMLP(BaseModule):
         layers = []
         for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
             hidden = i < num_layers - 1
-            has_norm = norm_cfg if hidden else out_norm_cfg
-            layers.append(nn.Linear(a, b, bias=not has_norm))
+            layers.append(nn.Linear(a, b, bias=not (hidden and norm_cfg)))
             if hidden:
                 if norm_cfg is not None:
                     layers.append(build_norm_layer(norm_cfg, b)[1])
                 layers.append(nn.ReLU(inplace=True))
-            elif out_norm_cfg is not None:
-                layers.append(build_norm_layer(out_norm_cfg, b)[1])
         self.mlp = nn.Sequential(*layers)
         self.in_channels = in_channels
         self.out_channels = out_channels
