@@ -15,6 +15,7 @@ rank writes what it saw to ``<out>.rank<r>.json`` for the test to compare.
 """
 import copy
 import json
+import os
 import sys
 import types
 
@@ -24,11 +25,9 @@ import torch.distributed as tdist
 
 import mmiivcl  # noqa: F401
 from mmaction.registry import MODELS
-from mmaction.structures import ActionDataSample
 from mmengine.dataset import DefaultSampler
 from mmengine.logging import MessageHub
-from mmengine.model import MMDistributedDataParallel, convert_sync_batchnorm
-from mmengine.optim import OptimWrapper
+from mmengine.model import convert_sync_batchnorm
 
 from mmiivcl.datasets import UnlabeledVideoDataset, UnreadableVideosError
 from mmiivcl.engine.hooks import NonFiniteLossHook, SkipStatsHook
@@ -37,6 +36,9 @@ from mmiivcl.engine.hooks.pretrain_config_check_hook import (ConfigError,
 from mmiivcl.evaluation import KNNMetric, VideoRetrievalMetric
 from mmiivcl.models.utils import (FeatureQueue, batch_shuffle_ddp,
                                   batch_unshuffle_ddp, concat_all_gather)
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from test_dist._iivcl_queue_sync import train_random_steps  # noqa: E402
 
 BACKBONE = dict(type='ResNet3d', depth=18, pretrained=None,
                 pretrained2d=False, base_channels=8, conv1_kernel=(1, 3, 3),
@@ -71,24 +73,8 @@ def check_queues(rank):
         return original(self, keys, video_idx, gather)
 
     FeatureQueue.enqueue = recording
-    ddp = MMDistributedDataParallel(model, device_ids=None,
-                                    broadcast_buffers=False)
-    optim = OptimWrapper(torch.optim.SGD(
-        [p for p in model.parameters() if p.requires_grad], lr=0.05))
-    g = torch.Generator().manual_seed(1000 + rank)
-    steps = []
-    for step in range(4):  # 4 x 2 ranks x 3 videos x 2 clips = 48 > 20
-        vids = [rank * 100 + step * 10 + i for i in range(3)]
-        data = dict(inputs=[(torch.rand(2, 3, 4, 32, 32, generator=g) * 255)
-                            .to(torch.uint8) for _ in vids],
-                    data_samples=[ActionDataSample(metainfo=dict(sample_idx=v))
-                                  for v in vids])
-        ddp.train_step(data, optim)
-        model.momentum_update(0.99)
-        steps.append({n: dict(feats=getattr(model, n).feats.tolist(),
-                              indices=getattr(model, n).indices.tolist(),
-                              ptr=int(getattr(model, n).ptr))
-                      for n in ('queue_intra', 'queue_nn')})
+    record = train_random_steps(model, rank)  # queue length 20 < 48 keys
+    steps = [{f'queue_{b}': st for b, st in r.items()} for r in record]
     FeatureQueue.enqueue = original
     return dict(steps=steps, local=local)
 
