@@ -47,9 +47,10 @@ class BaseMomentumContrast(BaseModel):
             encoder encodes random groups of the shuffled batch, so a key's
             BN statistics come from other samples than its query's. Without
             it a single process leaks batch statistics: queue negatives were
-            encoded in other batches, and the positive can be told apart by
-            the batch's BN signature alone (the loss falls while the
-            embeddings collapse). 1 = off (multi-GPU shuffle-BN only).
+            encoded in other batches, so the positive can be told apart by
+            the batch's BN signature alone. (A fast-moving key encoder gives
+            a second such signature, step-to-step drift, which groups do not
+            remove: watch ``acc_batch``.) 1 = off (multi-GPU shuffle-BN).
         data_preprocessor (dict, optional): defaults to mmaction2's
             ``ActionDataPreprocessor`` with ImageNet mean/std, NCTHW.
         init_cfg (dict, optional): mmengine init config.
