@@ -2,6 +2,7 @@
 that the classes really differ in motion (dense optical flow measured on the
 decoded pixels, independent of the generator's own parameters)."""
 import filecmp
+import json
 import os
 import os.path as osp
 import subprocess
@@ -293,6 +294,60 @@ def test_looks_are_shared_between_videos_and_classes():
     assert d_same < 0.5 * d_other, (d_same, d_other)
     # every class met both looks' pool (looks say nothing about the class)
     assert len({c for v in seen.values() for c, _ in v}) == 3
+
+
+def test_clutter_off_gives_a_plain_background_and_the_same_object():
+    """clutter=False: no texture, no distractors -- outside the object a
+    frame is one colour plus sensor noise (spatial std ~ the noise, 2 grey
+    levels, vs a textured frame); the object moves exactly as with clutter
+    (same random draws), so the frames agree where the object is."""
+    for cls in ('move_right', 'expand', 'shake_vertical'):
+        plain, _ = render_video(cls, np.random.default_rng(
+            _video_seed(5, cls, 0)), 8, SIZE, clutter=False)
+        busy, _ = render_video(cls, np.random.default_rng(
+            _video_seed(5, cls, 0)), 8, SIZE, clutter=True)
+        f = plain[0].astype(float)
+        # the object covers well under half the frame: the median pixel is
+        # background; background pixels lie near it
+        med = np.median(f.reshape(-1, 3), axis=0)
+        bg = np.abs(f - med).max(axis=2) < 12
+        assert bg.mean() > 0.6, (cls, bg.mean())
+        assert f[bg].std(axis=0).max() < 5, cls
+        g = busy[0].astype(float)
+        assert g.reshape(-1, 3).std(axis=0).max() > 2 * f[bg].std(
+            axis=0).max(), cls
+        # the object: pixels far from the plain background (eroded by one
+        # pixel: anti-aliased edges blend with the background); it is drawn
+        # over whatever background there is, so both renderings agree there
+        core = cv2.erode((~bg).astype(np.uint8), np.ones((3, 3), np.uint8))
+        core = core.astype(bool)
+        assert core.sum() >= 4, cls
+        assert np.abs(f - g)[core].mean() < 3, cls
+
+
+def test_cli_defaults_and_flags(tmp_path, repo_root):
+    """The CLI's defaults are generate_demo_dataset's; the flags reach the
+    manifest's params."""
+    import inspect
+    defaults = {k: p.default for k, p in inspect.signature(
+        generate_demo_dataset).parameters.items()}
+    tool = osp.join(repo_root, 'tools', 'generate_demo_data.py')
+    out = str(tmp_path / 'd')
+    base = [sys.executable, tool, out, '--num-per-class', '1', '--classes',
+            'expand', '--workers', '1']
+    subprocess.run(base, capture_output=True, text=True, check=True)
+    with open(osp.join(out, 'manifest.json')) as f:
+        params = json.load(f)['params']
+    for k in ('num_frames', 'size', 'shots', 'looks', 'respawn', 'clutter',
+              'drift', 'fps', 'query_ratio', 'seed'):
+        assert params[k] == defaults[k], k
+    subprocess.run(base + ['--respawn', '--no-clutter', '--shots', '2',
+                           '--num-frames', '12'],
+                   capture_output=True, text=True, check=True)
+    with open(osp.join(out, 'manifest.json')) as f:
+        params = json.load(f)['params']
+    assert (params['respawn'], params['clutter'], params['shots'],
+            params['num_frames']) == (True, False, 2, 12)
 
 
 def test_shots_and_looks_are_validated():

@@ -57,6 +57,13 @@ def main(argv=None):
     p.add_argument('--looks', type=int, default=0,
                    help='shared pool of N appearances the shots draw from '
                    '(0: every shot its own)')
+    p.add_argument('--respawn', action=argparse.BooleanOptionalAction,
+                   default=False,
+                   help='re-place the object at every cut (position, size, '
+                   'phase); only the dynamics continue')
+    p.add_argument('--clutter', action=argparse.BooleanOptionalAction,
+                   default=True,
+                   help='textured backgrounds and 2-5 distractor shapes')
     p.add_argument('--fourcc', default='mp4v')
     p.add_argument('--workers', type=int, default=None)
     p.add_argument('--force', action='store_true',
@@ -66,7 +73,9 @@ def main(argv=None):
         args.out_dir, num_per_class=args.num_per_class, classes=args.classes,
         num_frames=args.num_frames, size=args.size, fps=args.fps,
         query_ratio=args.query_ratio, seed=args.seed, drift=args.drift,
-        shots=args.shots, looks=args.looks, fourcc=args.fourcc, workers=args.workers, force=args.force)
+        shots=args.shots, looks=args.looks, respawn=args.respawn,
+        clutter=args.clutter, fourcc=args.fourcc, workers=args.workers,
+        force=args.force)
 
 
 if __name__ == '__main__':

@@ -27,8 +27,12 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument('--config', default=CONFIG)
-    p.add_argument('--data-root', default=osp.join(ROOT, 'data', 'demo'))
-    p.add_argument('--work-dir', default=osp.join(ROOT, 'work_dirs', 'demo'))
+    p.add_argument('--data-root', default=None,
+                   help='generated data set (default: the config\'s '
+                   'data_root, data/demo)')
+    p.add_argument('--work-dir', default=None,
+                   help='default: work_dirs/demo for the default config, '
+                   'work_dirs/demo_<config name> for another')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--epochs', type=int, default=None,
                    help='pretraining epochs (default: the config\'s)')
@@ -37,21 +41,31 @@ def parse_args():
     return p.parse_args()
 
 
-def pretrain(args, seed, epochs):
+def train_command(config, data_root, work_dir, seed, epochs, cfg):
+    """The ``tools/train.py`` command line of one seed's pretraining: the
+    config's data paths, epochs and checkpoint interval overridden, and
+    every LR phase after the 1-epoch warm-up refit to ``epochs``."""
+    cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), config,
+           '--work-dir', work_dir, '--seed', str(seed), '--cfg-options',
+           f'train_dataloader.dataset.ann_file={data_root}/train_list.txt',
+           f'train_dataloader.dataset.data_prefix.video={data_root}/videos',
+           f'train_cfg.max_epochs={epochs}',
+           f'default_hooks.checkpoint.interval={epochs}']
+    # end > begin = 1 even for a 1-epoch run (where the phase never starts)
+    for i, sched in enumerate(cfg.get('param_scheduler', [])[1:], 1):
+        cmd.append(f'param_scheduler.{i}.end={max(epochs, 2)}')
+        if 'T_max' in sched:
+            cmd.append(f'param_scheduler.{i}.T_max={max(epochs - 1, 1)}')
+    return cmd
+
+
+def pretrain(args, seed, epochs, cfg):
     wd = osp.join(args.work_dir, f'seed{seed}')
     ckpt = osp.join(wd, f'epoch_{epochs}.pth')
     if osp.isfile(ckpt) and not args.force:
         print(f'[demo] seed {seed}: reusing {ckpt}', flush=True)
         return ckpt
-    cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), args.config,
-           '--work-dir', wd, '--seed', str(seed), '--cfg-options',
-           f'train_dataloader.dataset.ann_file={args.data_root}/train_list.txt',
-           f'train_dataloader.dataset.data_prefix.video={args.data_root}/videos',
-           f'train_cfg.max_epochs={epochs}',
-           # refit the cosine phase (after 1 warm-up epoch) to the epochs
-           f'param_scheduler.1.T_max={max(epochs - 1, 1)}',
-           f'param_scheduler.1.end={epochs}',
-           f'default_hooks.checkpoint.interval={epochs}']
+    cmd = train_command(args.config, args.data_root, wd, seed, epochs, cfg)
     print(f'[demo] seed {seed}: pretraining IIVCL -> {wd}', flush=True)
     subprocess.run(cmd, check=True, cwd=ROOT)
     return ckpt
@@ -60,13 +74,22 @@ def pretrain(args, seed, epochs):
 def main():
     args = parse_args()
     t0 = time.time()
-    from mmiivcl.demo.synthetic import generate_demo_dataset
-    generate_demo_dataset(args.data_root)
     import mmiivcl  # noqa: F401
     from mmengine.config import Config
+    from mmiivcl.demo.synthetic import generate_demo_dataset
     cfg = Config.fromfile(args.config)
+    if args.data_root is None:
+        args.data_root = osp.join(ROOT, cfg.get('data_root', 'data/demo'))
+    if args.work_dir is None:
+        name = osp.splitext(osp.basename(args.config))[0]
+        args.work_dir = osp.join(
+            ROOT, 'work_dirs', 'demo' if osp.abspath(args.config) ==
+            CONFIG else f'demo_{name}')
+    # the generator's parameters: its defaults unless the config has
+    # ``demo_data = dict(...)``
+    generate_demo_dataset(args.data_root, **cfg.get('demo_data', {}))
     epochs = args.epochs or cfg.train_cfg.max_epochs
-    ckpts = {s: pretrain(args, s, epochs) for s in args.seeds}
+    ckpts = {s: pretrain(args, s, epochs, cfg) for s in args.seeds}
     t_train = time.time() - t0
 
     import numpy as np

@@ -321,10 +321,13 @@ def _object_state(p: dict, t: int, size: int) -> Tuple[float, float, float]:
 # one video
 # --------------------------------------------------------------------------
 def _appearance(rng: np.random.Generator, size: int, num_frames: int,
-                drift: float) -> dict:
+                drift: float, clutter: bool = True) -> dict:
     """Everything a viewer sees except the motion: background texture and
     colours, distractors, object shape / colour / outline, camera pan and
-    jitter, flicker and sensor noise, for a shot of ``num_frames`` frames."""
+    jitter, flicker and sensor noise, for a shot of ``num_frames`` frames.
+    ``clutter=False``: a plain background (one drifting colour plus sensor
+    noise) and no distractors; the same random draws are made, so the
+    object, colours and camera equal those of ``clutter=True``."""
     s = size / 64.0
     T = int(num_frames)
     pan_speed = rng.uniform(0.0, 0.12) * s
@@ -333,6 +336,8 @@ def _appearance(rng: np.random.Generator, size: int, num_frames: int,
     margin = int(math.ceil(pan_speed * T + jitter + 2))
     canvas = size + 2 * margin
     field = _background_field(rng, canvas)[..., None]  # (C, C, 1)
+    if not clutter:
+        field = np.full_like(field, 0.5)
 
     def lerp(c0, c1):
         return c0 + drift * (c1 - c0)
@@ -354,6 +359,8 @@ def _appearance(rng: np.random.Generator, size: int, num_frames: int,
                  angle=float(rng.uniform(0, 2 * math.pi)),
                  color=(c, lerp(c, rng.uniform(0, 255, 3))),
                  outline=bool(rng.uniform() < 0.3)))
+    if not clutter:
+        distractors = []
     obj_shape = str(rng.choice(_SHAPES))
     obj_angle = float(rng.uniform(0, 2 * math.pi))
     # the object's luma is >= 50 away from both background colours, on the
@@ -389,7 +396,8 @@ def render_video(motion: str,
                  shots: int = 1,
                  looks: int = 0,
                  look_seed: int = 0,
-                 respawn: bool = False) -> Tuple[np.ndarray, dict]:
+                 respawn: bool = False,
+                 clutter: bool = True) -> Tuple[np.ndarray, dict]:
     """Render one video of a motion class with a random appearance.
 
     Args:
@@ -415,6 +423,8 @@ def render_video(motion: str,
         respawn: every shot after the first also places the object anew
             (position, size, phase) and keeps only the dynamics (direction,
             speed, period, ...): across a cut nothing static is shared.
+        clutter: a textured background and 2-5 static distractor shapes
+            (True) or a plain background and no distractors (False).
 
     Returns:
         frames: uint8 RGB array (T, size, size, 3).
@@ -440,9 +450,9 @@ def render_video(motion: str,
             look_ids.append(int(rng.integers(looks)))
             look = _appearance(
                 np.random.default_rng([int(look_seed), 0x100C, look_ids[-1]]),
-                size, t1 - t0, drift)
+                size, t1 - t0, drift, clutter)
         else:
-            look = _appearance(rng, size, t1 - t0, drift)
+            look = _appearance(rng, size, t1 - t0, drift, clutter)
         shot_looks.append(look)
         margin = look['margin']
         for t in range(t0, t1):
@@ -509,10 +519,11 @@ def _video_seed(seed: int, motion: str, index: int) -> List[int]:
 
 def _render_and_write(job: tuple) -> dict:
     (path, motion, label, index, seed, num_frames, size, fps, drift,
-     shots, looks, respawn, fourcc) = job
+     shots, looks, respawn, clutter, fourcc) = job
     rng = np.random.default_rng(_video_seed(seed, motion, index))
     frames, info = render_video(motion, rng, num_frames, size, drift, shots,
-                                looks, look_seed=seed, respawn=respawn)
+                                looks, look_seed=seed, respawn=respawn,
+                                clutter=clutter)
     write_video(path, frames, fps, fourcc)
     return info
 
@@ -569,6 +580,7 @@ def generate_demo_dataset(out_dir: str,
                           shots: int = 1,
                           looks: int = 0,
                           respawn: bool = False,
+                          clutter: bool = True,
                           fourcc: str = 'mp4v',
                           workers: Optional[int] = None,
                           force: bool = False,
@@ -590,6 +602,8 @@ def generate_demo_dataset(out_dir: str,
             continuing motion (see :func:`render_video`).
         looks: size of the shared pool of looks (0: every shot its own).
         respawn: re-place the object at every cut (see :func:`render_video`).
+        clutter: textured backgrounds and distractors (see
+            :func:`render_video`).
         fourcc: OpenCV codec tag (``mp4v`` = MPEG-4 part 2, decodable by
             decord/ffmpeg everywhere; pip OpenCV wheels lack an H.264 encoder).
         workers: processes (default ``min(2, cpu_count)``).
@@ -623,7 +637,8 @@ def generate_demo_dataset(out_dir: str,
                   size=int(size), fps=float(fps),
                   query_ratio=float(query_ratio), seed=int(seed),
                   drift=float(drift), shots=int(shots), looks=int(looks),
-                  respawn=bool(respawn), fourcc=fourcc)
+                  respawn=bool(respawn), clutter=bool(clutter),
+                  fourcc=fourcc)
     os.makedirs(out_dir, exist_ok=True)
     manifest_path = osp.join(out_dir, 'manifest.json')
     lock_path = osp.join(out_dir, '.generate.lock')
@@ -659,7 +674,7 @@ def generate_demo_dataset(out_dir: str,
                 jobs.append((osp.join(video_root, rel), cls, label, k,
                              int(seed), int(num_frames), int(size),
                              float(fps), float(drift), int(shots), int(looks),
-                             bool(respawn), fourcc))
+                             bool(respawn), bool(clutter), fourcc))
         if workers is None:
             workers = min(2, os.cpu_count() or 1)
         t0 = time.time()
