@@ -2,8 +2,8 @@
 # which two clips of a video share only the motion half of the time, smaller
 # and faster clips, more steps. Written down because it is the only setting
 # in which this project has seen IIVCL pretraining learn the demo's motion
-# classes -- only in a plain loop with a fixed batch order, and not reliably
-# (see README "Quick start"):
+# classes -- once, in a plain loop with a fixed batch order (see README
+# "Quick start"):
 #   python tools/run_demo.py --config configs/demo/iivcl_r3d18_demo_shots32.py
 # Measured on the 2-core CPU machine (leave-one-out R@1 over all 320 videos;
 # random init 10.0 / 12.8 for seeds 0 / 1):
@@ -14,8 +14,9 @@
 #     vs random 9.6 +- 2.9 R@1 (80 queries), 11 min.
 # The plain loop never reshuffled between epochs (same batches, so the same
 # queue negatives for each video, every epoch); reshuffled like tools/train.py,
-# the same loop (seed 0, 1400 steps) reached 13.8 instead of 20.0; a second
-# fixed-order run (seed 1) reached 15.9 (random 12.8). More steps alone did
+# the same loop (seed 0, 1400 steps) reached 13.8 instead of 20.0; two more
+# fixed-order runs reached 15.9 (seed 1, random 12.8) and 13.1 (seed 2,
+# random 11.9), so the 20.0 was mostly that seed. More steps alone did
 # not help: 96 epochs (2880 steps, 9.3 min, seed 0) retrieved at chance (10.0
 # vs random 11.2 R@1).
 _base_ = './iivcl_r3d18_demo.py'
