@@ -5,6 +5,7 @@ a reason when the folder is absent (a user's clone), unless
 ``MMIIVCL_REQUIRE_SHARED=1`` (set by .ci/run), which turns the skip into a
 failure.
 """
+import importlib.util
 import os
 import os.path as osp
 
@@ -41,3 +42,21 @@ def kinetics_clips(shared_data) -> list:
 @pytest.fixture(scope='session')
 def repo_root() -> str:
     return REPO
+
+
+def load_tool(name: str):
+    """Import tools/<name>.py as a module (tools are scripts, not package
+    modules; pytest's importlib mode does not let tests import conftest, so
+    test modules get this through the ``tool_module`` fixture)."""
+    path = osp.join(REPO, 'tools', name + '.py')
+    spec = importlib.util.spec_from_file_location('mmiivcl_tool_' + name,
+                                                  path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='session')
+def tool_module():
+    """``tool_module('run_demo')`` -> tools/run_demo.py as a module."""
+    return load_tool

@@ -7,7 +7,6 @@ video's frame folder holds ``n_frames`` symlinks cycling through the fixture's
 10 real frames. Nothing is written into the repository.
 """
 import csv
-import importlib.util
 import os
 import os.path as osp
 
@@ -52,10 +51,6 @@ def ava_tiny_root(ava_tiny_src, tmp_path) -> str:
 
 
 @pytest.fixture(scope='session')
-def check_ava_tool():
+def check_ava_tool(tool_module):
     """tools/check_ava.py as a module (its ``main(argv) -> exit status``)."""
-    path = osp.join(REPO, 'tools', 'check_ava.py')
-    spec = importlib.util.spec_from_file_location('check_ava_tool', path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return tool_module('check_ava')

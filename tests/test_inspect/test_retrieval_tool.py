@@ -95,13 +95,9 @@ def test_evaluate_retrieval_end_to_end(setup):
     assert '| ckpt.pth |' in res['table']
 
 
-def test_retrieval_cli_random_seeds_and_config_lists(setup, tmp_path):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'retrieval_tool', osp.join(osp.dirname(osp.abspath(__file__)), '..',
-                                   '..', 'tools', 'retrieval.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+def test_retrieval_cli_random_seeds_and_config_lists(setup, tmp_path,
+                                                     tool_module):
+    tool = tool_module('retrieval')
     s = setup
     sub = dict(type='UnlabeledVideoDataset', pipeline=s['pipeline'],
                data_prefix=dict(video=s['prefix']), test_mode=True)

@@ -1,7 +1,4 @@
 """tools/visualize_tsne.py writes a PNG; t-SNE helpers handle tiny sets."""
-import importlib.util
-import os.path as osp
-
 import cv2
 import numpy as np
 import torch
@@ -9,17 +6,6 @@ from mmaction.registry import MODELS
 from mmengine.config import Config
 
 from mmiivcl.analysis.tsne import plot_embedding, tsne_embedding
-
-TOOL = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'tools',
-                'visualize_tsne.py')
-
-
-def _tool():
-    spec = importlib.util.spec_from_file_location('visualize_tsne', TOOL)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
 
 def test_tsne_helpers_small_set(tmp_path):
     rng = np.random.RandomState(0)
@@ -31,7 +17,7 @@ def test_tsne_helpers_small_set(tmp_path):
     assert cv2.imread(out) is not None
 
 
-def test_visualize_tsne_cli_writes_png(solid_videos, tmp_path,
+def test_visualize_tsne_cli_writes_png(solid_videos, tmp_path, tool_module,
                                        tiny_extractor_cfg, make_pipeline):
     cfg_file = str(tmp_path / 'cfg.py')
     Config(dict(model=tiny_extractor_cfg,
@@ -42,10 +28,10 @@ def test_visualize_tsne_cli_writes_png(solid_videos, tmp_path,
     torch.save(dict(state_dict=model.state_dict()), ckpt)
     out = str(tmp_path / 'figs' / 'tsne.png')
     npz = str(tmp_path / 'feats.npz')
-    _tool().main([cfg_file, ckpt, '--list', solid_videos['all_list'],
-                  '--data-prefix', solid_videos['videos'], '--classes',
-                  solid_videos['classes'], '--out', out, '--num-workers',
-                  '0', '--save-features', npz])
+    tool_module('visualize_tsne').main([
+        cfg_file, ckpt, '--list', solid_videos['all_list'], '--data-prefix',
+        solid_videos['videos'], '--classes', solid_videos['classes'], '--out',
+        out, '--num-workers', '0', '--save-features', npz])
     img = cv2.imread(out)
     assert img is not None and img.shape[0] > 100 and img.shape[1] > 100
     saved = np.load(npz)

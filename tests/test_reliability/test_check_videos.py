@@ -5,20 +5,11 @@ clean list keeps exactly the usable lines (labels kept, order kept), the
 report names every unusable file with its reason, a hanging decode is killed
 after ``--timeout``, and a progress bar is shown.
 """
-import importlib.util
 import os
 import os.path as osp
 import time
 
 import pytest
-
-
-def _tool(repo_root):
-    spec = importlib.util.spec_from_file_location(
-        'check_videos_tool', osp.join(repo_root, 'tools', 'check_videos.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture
@@ -42,9 +33,9 @@ EXPECTED_REASON = dict(
 
 
 @pytest.mark.timeout(120)
-def test_list_file_preflight(tmp_path, repo_root, shared_data, good_videos,
-                             bad_videos, hanging_decord, capsys):
-    tool = _tool(repo_root)
+def test_list_file_preflight(tmp_path, repo_root, tool_module, shared_data,
+                             good_videos, bad_videos, hanging_decord, capsys):
+    tool = tool_module('check_videos')
     root = osp.join(shared_data, 'videos')
     lines, good_lines = ['# my training list'], []
     for i, (g, (name, (b, _))) in enumerate(zip(good_videos,
@@ -74,8 +65,9 @@ def test_list_file_preflight(tmp_path, repo_root, shared_data, good_videos,
 
 
 @pytest.mark.timeout(60)
-def test_folder_preflight(tmp_path, repo_root, good_videos, bad_videos):
-    tool = _tool(repo_root)
+def test_folder_preflight(tmp_path, repo_root, tool_module, good_videos,
+                          bad_videos):
+    tool = tool_module('check_videos')
     folder = tmp_path / 'videos'
     (folder / 'a').mkdir(parents=True)
     links = {'a/good1.mp4': good_videos[0], 'good2.avi': good_videos[4],

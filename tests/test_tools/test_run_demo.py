@@ -3,7 +3,6 @@ DictAction and merged into the config exactly as tools/train.py does, the
 LR schedulers it describes build and cover the requested epochs (cosine and
 constant phases, and a 1-epoch run)."""
 import argparse
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -12,14 +11,6 @@ from mmengine.config import Config, DictAction
 from mmengine.optim.scheduler import (ConstantLR, CosineAnnealingLR,
                                       LinearLR)
 from mmengine.registry import PARAM_SCHEDULERS
-
-
-def _run_demo(repo_root):
-    spec = importlib.util.spec_from_file_location(
-        'run_demo_under_test', osp.join(repo_root, 'tools', 'run_demo.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _merged(cfg_path, cmd):
@@ -62,9 +53,9 @@ def _lrs(cfg, epochs, iters_per_epoch=3):
     ('iivcl_r3d18_demo_shots32.py', 5, (LinearLR, ConstantLR)),
     ('iivcl_r3d18_demo_shots32.py', 1, (LinearLR, ConstantLR)),
 ])
-def test_train_command_refits_the_schedule(repo_root, tmp_path, name, epochs,
-                                           kinds):
-    mod = _run_demo(repo_root)
+def test_train_command_refits_the_schedule(repo_root, tool_module, tmp_path,
+                                           name, epochs, kinds):
+    mod = tool_module('run_demo')
     path = osp.join(repo_root, 'configs', 'demo', name)
     cfg = Config.fromfile(path)
     cmd = mod.train_command(path, str(tmp_path / 'data'),

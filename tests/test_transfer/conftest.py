@@ -2,7 +2,6 @@
 backbone checkpoints, and a function that shrinks a downstream config to one
 CPU training iteration and one test iteration."""
 import copy
-import importlib.util
 import os
 import os.path as osp
 
@@ -20,16 +19,6 @@ SLOWONLY_R50 = dict(
     lateral=False, conv1_kernel=(1, 7, 7), conv1_stride_t=1,
     pool1_stride_t=1, inflate=(0, 0, 1, 1), norm_eval=False)
 RESNET_R50 = dict(type='ResNet', depth=50, pretrained=None, norm_eval=False)
-
-
-def load_tool(name: str):
-    """Import tools/<name>.py as a module."""
-    path = osp.join(REPO, 'tools', name + '.py')
-    spec = importlib.util.spec_from_file_location('mmiivcl_tool_' + name,
-                                                  path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def randomize_buffers(module: torch.nn.Module, seed: int = 0) -> None:
@@ -148,19 +137,19 @@ def shrink():
 
 
 @pytest.fixture(scope='session')
-def tool():
-    return load_tool
+def tool(tool_module):
+    return tool_module
 
 
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 
 
 @pytest.fixture(scope='session')
-def helpers():
+def helpers(tool_module):
     """Constants and helpers of this conftest, for the test modules
     (pytest's importlib mode does not let them import conftest)."""
     import types
     return types.SimpleNamespace(SLOWONLY_R50=SLOWONLY_R50,
                                  RESNET_R50=RESNET_R50,
                                  randomize_buffers=randomize_buffers,
-                                 load_tool=load_tool)
+                                 load_tool=tool_module)
