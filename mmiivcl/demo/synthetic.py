@@ -216,31 +216,47 @@ def _background_field(rng: np.random.Generator, size: int) -> np.ndarray:
 # --------------------------------------------------------------------------
 # motion patterns
 # --------------------------------------------------------------------------
+def _family(motion: str) -> str:
+    """The motion family of a class: 'translate', 'circle', 'scale' or
+    'shake' (which parameters it has and how the object moves)."""
+    if motion in _DIRECTIONS:
+        return 'translate'
+    if motion in ('circle_clockwise', 'circle_anticlockwise'):
+        return 'circle'
+    if motion in ('expand', 'shrink'):
+        return 'scale'
+    if motion in ('shake_horizontal', 'shake_vertical'):
+        return 'shake'
+    raise ValueError(f'unknown motion {motion!r}; '
+                     f'choose from {MOTION_CLASSES}')
+
+
 def _motion_params(motion: str, rng: np.random.Generator,
                    size: int) -> dict:
     """Random per-video parameters of a motion pattern (pixels, frames)."""
     s = size / 64.0
     p: dict = {'motion': motion}
-    if motion in _DIRECTIONS:
+    fam = _family(motion)  # raises for an unknown class
+    if fam == 'translate':
         p['radius'] = float(rng.uniform(5.0, 9.0) * s)
         p['angle'] = float(_DIRECTIONS[motion] +
                            rng.uniform(-1, 1) * math.radians(15))
         p['speed'] = float(rng.uniform(1.0, 1.8) * s)
         p['start'] = [float(v) for v in rng.uniform(0, size, 2)]
-    elif motion.startswith('circle'):
+    elif fam == 'circle':
         p['radius'] = float(rng.uniform(4.5, 7.5) * s)
         p['orbit'] = float(rng.uniform(11.0, 19.0) * s)
         p['centre'] = [float(v) for v in size / 2 + rng.uniform(-4, 4, 2) * s]
         p['omega'] = float(2 * math.pi / rng.uniform(22.0, 36.0))
         p['phase'] = float(rng.uniform(0, 2 * math.pi))
         p['sign'] = 1.0 if motion == 'circle_clockwise' else -1.0
-    elif motion in ('expand', 'shrink'):
+    elif fam == 'scale':
         p['centre'] = [float(v) for v in size / 2 + rng.uniform(-9, 9, 2) * s]
         p['r_min'] = float(rng.uniform(2.0, 4.0) * s)
         p['r_max'] = float(rng.uniform(14.0, 19.0) * s)
         p['period'] = float(rng.uniform(16.0, 26.0))
         p['phase'] = float(rng.uniform(0, 1))
-    elif motion.startswith('shake'):
+    else:  # shake
         p['radius'] = float(rng.uniform(5.0, 9.0) * s)
         p['centre'] = [
             float(v) for v in size / 2 + rng.uniform(-10, 10, 2) * s
@@ -249,9 +265,6 @@ def _motion_params(motion: str, rng: np.random.Generator,
         p['period'] = float(rng.uniform(8.0, 14.0))
         p['phase'] = float(rng.uniform(0, 2 * math.pi))
         p['axis'] = 0 if motion == 'shake_horizontal' else 1
-    else:
-        raise ValueError(f'unknown motion {motion!r}; '
-                         f'choose from {MOTION_CLASSES}')
     return p
 
 
@@ -263,16 +276,6 @@ _DYNAMIC_KEYS = {
     'scale': ('period', 'r_min', 'r_max'),
     'shake': ('amplitude', 'period', 'axis'),
 }
-
-
-def _family(motion: str) -> str:
-    if motion in _DIRECTIONS:
-        return 'translate'
-    if motion.startswith('circle'):
-        return 'circle'
-    if motion in ('expand', 'shrink'):
-        return 'scale'
-    return 'shake'
 
 
 def _respawned(p: dict, rng: np.random.Generator, size: int) -> dict:
@@ -287,7 +290,8 @@ def _respawned(p: dict, rng: np.random.Generator, size: int) -> dict:
 def _object_state(p: dict, t: int, size: int) -> Tuple[float, float, float]:
     """(cx, cy, radius) of the object at frame ``t`` in frame coordinates."""
     m = p['motion']
-    if m in _DIRECTIONS:
+    fam = _family(m)
+    if fam == 'translate':
         r = p['radius']
         x = p['start'][0] + p['speed'] * math.cos(p['angle']) * t
         y = p['start'][1] + p['speed'] * math.sin(p['angle']) * t
@@ -297,11 +301,11 @@ def _object_state(p: dict, t: int, size: int) -> Tuple[float, float, float]:
         x = (x + r + 1) % span - r - 1
         y = (y + r + 1) % span - r - 1
         return x, y, r
-    if m.startswith('circle'):
+    if fam == 'circle':
         phi = p['phase'] + p['sign'] * p['omega'] * t
         return (p['centre'][0] + p['orbit'] * math.cos(phi),
                 p['centre'][1] + p['orbit'] * math.sin(phi), p['radius'])
-    if m in ('expand', 'shrink'):
+    if fam == 'scale':
         frac = (t / p['period'] + p['phase']) % 1.0
         if m == 'shrink':
             frac = 1.0 - frac
@@ -383,6 +387,13 @@ def _appearance(rng: np.random.Generator, size: int, num_frames: int,
         pan_speed=float(pan_speed), n_dis=n_dis)
 
 
+def _check_shots(shots: int, looks: int, num_frames: int) -> None:
+    if not 1 <= shots <= num_frames:
+        raise ValueError(f'shots must be in [1, num_frames], got {shots}')
+    if looks < 0:
+        raise ValueError(f'looks must be >= 0, got {looks}')
+
+
 def shot_bounds(num_frames: int, shots: int) -> List[int]:
     """First frame of each shot and ``num_frames``: ``shots + 1`` ints."""
     return [int(round(i * num_frames / shots)) for i in range(shots + 1)]
@@ -431,10 +442,7 @@ def render_video(motion: str,
         info: the motion parameters and appearance summary (JSON-able).
     """
     T = int(num_frames)
-    if not 1 <= shots <= T:
-        raise ValueError(f'shots must be in [1, num_frames], got {shots}')
-    if looks < 0:
-        raise ValueError(f'looks must be >= 0, got {looks}')
+    _check_shots(shots, looks, T)
     params = _motion_params(motion, rng, size)
     bounds = shot_bounds(T, shots)
     frames = np.empty((T, size, size, 3), np.uint8)
@@ -624,10 +632,7 @@ def generate_demo_dataset(out_dir: str,
         raise ValueError(f'duplicate classes in {classes}')
     if size % 2 or size < 16:
         raise ValueError(f'size must be even and >= 16, got {size}')
-    if not 1 <= shots <= num_frames:
-        raise ValueError(f'shots must be in [1, num_frames], got {shots}')
-    if looks < 0:
-        raise ValueError(f'looks must be >= 0, got {looks}')
+    _check_shots(shots, looks, num_frames)
     if num_per_class < 1 or num_frames < 2:
         raise ValueError('num_per_class >= 1 and num_frames >= 2 required')
     if not 0 <= query_ratio < 1:
