@@ -74,7 +74,8 @@ def test_decord_exact_frame_count_and_content(demo_dir):
     # round trip: the decoded frames are the rendered ones (lossy codec)
     cls = MOTION_CLASSES[4]
     rng = np.random.default_rng(_video_seed(0, cls, 1))
-    ref, _ = render_video(cls, rng, NUM_FRAMES, SIZE, drift=0.5)
+    ref, _ = render_video(cls, rng, NUM_FRAMES, SIZE, drift=0.5, looks=8,
+                          look_seed=0)  # the generator's default pool
     _, frames = _decode(osp.join(demo_dir, 'videos', cls, f'{cls}_0001.mp4'))
     err = np.abs(frames.astype(float) - ref.astype(float)).mean(axis=(1, 2, 3))
     assert err.max() < 12, err
@@ -294,6 +295,43 @@ def test_looks_are_shared_between_videos_and_classes():
     assert d_same < 0.5 * d_other, (d_same, d_other)
     # every class met both looks' pool (looks say nothing about the class)
     assert len({c for v in seen.values() for c, _ in v}) == 3
+
+
+def _background_shifts(frames, w=16):
+    """Per-frame global shift (dx, dy) of the background, (T - 1, 2): the
+    median over the four w x w frame corners (away from the object, which
+    stays near the middle for circle/expand) of the phase correlation of
+    consecutive grey frames."""
+    g = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY).astype(np.float32)
+         for f in frames]
+    e = g[0].shape[0] - w
+    return np.array([
+        np.median([cv2.phaseCorrelate(a[y:y + w, x:x + w].copy(),
+                                      b[y:y + w, x:x + w].copy())[0]
+                   for y in (0, e) for x in (0, e)], axis=0)
+        for a, b in zip(g, g[1:])])
+
+
+@pytest.mark.parametrize('cls', ['circle_clockwise', 'expand'])
+def test_a_shared_look_keeps_each_videos_own_camera(cls):
+    """looks=N shares the scene, not the camera: two videos with the same
+    look move their background differently (pan and jitter measured on the
+    pixels), while one video rendered twice moves identically."""
+    def render(k):
+        rng = np.random.default_rng(_video_seed(0, cls, k))
+        return render_video(cls, rng, 16, SIZE, looks=1, look_seed=0)[0]
+    a, b = render(0), render(1)
+    sa, sb = _background_shifts(a), _background_shifts(b)
+    assert np.allclose(sa, _background_shifts(render(0)))
+    assert np.abs(sa).mean() > 0.1  # the camera does move
+    # a camera shared with the look gave 0.0 / 0.04 here
+    assert np.abs(sa - sb).mean() > 0.3, (sa, sb)
+    # and the scene is the same one: first frames far closer than two looks
+    other = render_video(cls, np.random.default_rng(9), 16, SIZE,
+                         looks=0)[0]
+    d_same = np.abs(a[0].astype(float) - b[0]).mean()
+    d_other = np.abs(a[0].astype(float) - other[0]).mean()
+    assert d_same < 0.5 * d_other, (d_same, d_other)
 
 
 def test_clutter_off_gives_a_plain_background_and_the_same_object():

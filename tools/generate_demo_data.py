@@ -3,9 +3,9 @@
 
 Usage:
     python tools/generate_demo_data.py [OUT_DIR] [--num-per-class 32]
-        [--classes move_right move_left ...] [--num-frames 48] [--size 64]
+        [--classes move_right move_left ...] [--num-frames 96] [--size 40]
         [--fps 12] [--query-ratio 0.25] [--seed 0] [--drift 0.5]
-        [--shots 1] [--looks 0]
+        [--shots 1] [--looks 8] [--respawn] [--no-clutter]
         [--workers 2] [--force]
 
 Writes OUT_DIR/videos/<class>/*.mp4, classes.txt, all_list.txt,
@@ -44,8 +44,8 @@ def main(argv=None):
     p.add_argument('--classes', nargs='+', default=None,
                    choices=syn.MOTION_CLASSES, metavar='CLASS',
                    help='subset of: ' + ' '.join(syn.MOTION_CLASSES))
-    p.add_argument('--num-frames', type=int, default=48)
-    p.add_argument('--size', type=int, default=64)
+    p.add_argument('--num-frames', type=int, default=96)
+    p.add_argument('--size', type=int, default=40)
     p.add_argument('--fps', type=float, default=12.0)
     p.add_argument('--query-ratio', type=float, default=0.25)
     p.add_argument('--seed', type=int, default=0)
@@ -54,9 +54,9 @@ def main(argv=None):
     p.add_argument('--shots', type=int, default=1,
                    help='shots per video: each shot its own appearance, the '
                    'motion continues across the cuts')
-    p.add_argument('--looks', type=int, default=0,
-                   help='shared pool of N appearances the shots draw from '
-                   '(0: every shot its own)')
+    p.add_argument('--looks', type=int, default=8,
+                   help='shared pool of N scenes the shots draw from, the '
+                   'camera is each video\'s own (0: every shot its own scene)')
     p.add_argument('--respawn', action=argparse.BooleanOptionalAction,
                    default=False,
                    help='re-place the object at every cut (position, size, '

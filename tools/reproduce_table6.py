@@ -34,11 +34,12 @@ last epoch checkpoint; --force redoes everything.
     python tools/reproduce_table6.py --train-list T --query-list Q \\
         --video-root V                                     # "path label" lists
 
-Default budget (2-core CPU, machine not shared, ~1 s per iteration at batch
-16): 9 pretrainings x 16 epochs x 15 iterations = 2160 iterations (~36 min)
+Default budget (2-core CPU, machine not shared; estimated from the demo's
+~0.18 s per iteration at batch 8, the per-iteration monitors add some):
+9 pretrainings x 36 epochs x 30 iterations = 9720 iterations (~30-35 min)
 + 9 process starts (~2 min) + 12 feature extractions of 320 videos (3 seeds x
-3 settings + 3 random backbones, ~15 s each), about 40-45 minutes; each
---epochs step adds or removes ~2.3 minutes.
+3 settings + 3 random backbones, ~10 s each), about 40-45 minutes; each
+--epochs step adds or removes ~1 minute.
 """
 import argparse
 import datetime
@@ -63,7 +64,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 CONFIG = osp.join(ROOT, 'configs', 'demo', 'table6_r3d18_demo.py')
-DEFAULT_EPOCHS = 16
+DEFAULT_EPOCHS = 36  # the demo recipe (configs/demo/iivcl_r3d18_demo.py)
 
 #: The three settings of Table 6, in the paper's row order.
 SETTINGS: Tuple[Dict[str, Any], ...] = (

@@ -2,7 +2,7 @@
 # - NNQueueStatsHook: queue fill, NN similarity mean/std, same-video fraction
 #   and NN label agreement in every training log line (train/nnq_*);
 # - NNVisualizationHook: fixed query videos and their top-5 queue NNs,
-#   work_dir/nn_grid/epoch_{0,3,6,9,12}.png (+ the visualizer backends);
+#   work_dir/nn_grid/epoch_{0,3,6,...}.png (+ the visualizer backends);
 # - kNN monitor: a weighted kNN classifier (k=20, T=0.07) of the held-out
 #   query videos against the training videos, every 3 epochs, as a normal
 #   mmengine validation metric (val/knn_top1, val/knn_top5);
@@ -17,7 +17,7 @@ train_list = f'{data_root}/train_list.txt'
 query_list = f'{data_root}/query_list.txt'
 video_root = f'{data_root}/videos'
 
-# evaluation clips: the demo's test pipeline (4 uniformly spaced 8x64^2
+# evaluation clips: the demo's test pipeline (4 uniformly spaced 8x32^2
 # clips per video, features averaged; model.predict sets data_sample.feat),
 # for the kNN monitor, the NN-grid queries and the retrieval test alike
 val_pipeline = {{_base_.test_pipeline}}

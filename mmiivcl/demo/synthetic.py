@@ -4,14 +4,24 @@ The project's demo must run without any download (DESIGN §8), so it trains and
 evaluates on a small video set generated here. Each class is a motion pattern
 of one foreground object (translation in four directions, clockwise and
 anticlockwise circles, expansion, shrinking, horizontal and vertical shaking).
-Everything else is drawn at random *per video* and shared by no class: object
-shape, colour and size, a textured background (smooth blobs, stripes or a
-checkerboard in two random colours plus static noise), 2-5 static distractor
-shapes, and a camera that pans slowly with per-frame jitter. The colours also
-drift slowly within a video (``drift``), so two clips of one video agree on the
-motion more than on the colours. Hence neither colour nor appearance separates
-the classes, but a network that encodes motion does: a random backbone
-retrieves near chance, a backbone that learnt motion retrieves well.
+Nothing else says anything about the class. A video's *scene* -- object
+shape and colours, a textured background (smooth blobs, stripes or a
+checkerboard in two random colours plus static noise) and 2-5 static
+distractor shapes -- is random; the colours drift slowly within a video
+(``drift``). Its *camera* (a slow pan, per-frame jitter, flicker, sensor
+noise) and the object's placement, size and motion parameters (speed,
+direction within +-15 degrees, period, orbit) are drawn per video.
+
+By default (``looks=8``) the scenes come from a pool of 8 random looks that
+every class uses alike, as a data set filmed in a few rooms: the room says
+nothing about the action. With ``looks=0`` every video draws a scene of its
+own. The pool is what lets the CPU demo learn: when each video has its own
+scene, telling videos apart by their scene is so much easier than by their
+motion that ~1000 CPU steps of instance discrimination learn scenes only
+(README "Quick start" has the measurements). Either way neither colour nor
+appearance separates the classes, but a network that encodes motion does: a
+random backbone retrieves near chance, a backbone that learnt motion
+retrieves well.
 
 The motion pattern is the same over the whole video (translation wraps around
 the frame, expansion/shrinking are sawtooth cycles), so *any* clip of a video
@@ -54,7 +64,7 @@ import cv2
 import numpy as np
 
 #: Bump when the rendering changes, so that stale data sets are regenerated.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 #: The motion classes, in label order.
 MOTION_CLASSES: Tuple[str, ...] = (
@@ -116,6 +126,9 @@ def _shape_polygon(shape: str, cx: float, cy: float, r: float,
     rad = r * np.array([radii[i % len(radii)] for i in range(n)])
     return np.stack([cx + rad * np.cos(t), cy + rad * np.sin(t)], axis=1)
 
+
+#: Fastest camera pan, pixels per frame at 64 px.
+_MAX_PAN = 0.12
 
 _SHIFT = 4  # cv2 fractional bits: sub-pixel (1/16 px) anti-aliased drawing
 
@@ -325,7 +338,8 @@ def _object_state(p: dict, t: int, size: int) -> Tuple[float, float, float]:
 # one video
 # --------------------------------------------------------------------------
 def _appearance(rng: np.random.Generator, size: int, num_frames: int,
-                drift: float, clutter: bool = True) -> dict:
+                drift: float, clutter: bool = True,
+                any_pan: bool = False) -> dict:
     """Everything a viewer sees except the motion: background texture and
     colours, distractors, object shape / colour / outline, camera pan and
     jitter, flicker and sensor noise, for a shot of ``num_frames`` frames.
@@ -334,10 +348,13 @@ def _appearance(rng: np.random.Generator, size: int, num_frames: int,
     object, colours and camera equal those of ``clutter=True``."""
     s = size / 64.0
     T = int(num_frames)
-    pan_speed = rng.uniform(0.0, 0.12) * s
+    pan_speed = rng.uniform(0.0, _MAX_PAN) * s
     pan_dir = rng.uniform(0, 2 * math.pi)
     jitter = 0.6 * s
-    margin = int(math.ceil(pan_speed * T + jitter + 2))
+    # any_pan: room for the fastest pan (a look whose videos bring their own
+    # camera, see _own_camera)
+    margin = int(math.ceil((_MAX_PAN * s if any_pan else pan_speed) * T +
+                           jitter + 2))
     canvas = size + 2 * margin
     field = _background_field(rng, canvas)[..., None]  # (C, C, 1)
     if not clutter:
@@ -379,12 +396,33 @@ def _appearance(rng: np.random.Generator, size: int, num_frames: int,
         distractors=distractors, obj_shape=obj_shape, obj_angle=obj_angle,
         obj_color=(obj_start, obj_end),
         obj_outline=bool(rng.uniform() < 0.3),
+        n_dis=n_dis, **_camera(rng, size, T, pan_speed, pan_dir))
+
+
+def _camera(rng: np.random.Generator, size: int, num_frames: int,
+            pan_speed: float, pan_dir: float) -> dict:
+    """The camera of a shot: start offset, pan velocity, per-frame jitter,
+    brightness flicker and the sensor-noise generator."""
+    s = size / 64.0
+    jitter = 0.6 * s
+    return dict(
         cam0=rng.uniform(-0.5, 0.5, 2) * s,
         cam_v=pan_speed * np.array([math.cos(pan_dir), math.sin(pan_dir)]),
-        cam_jit=rng.uniform(-jitter, jitter, (T, 2)),
-        flicker=1.0 + rng.uniform(-0.03, 0.03, T),
+        cam_jit=rng.uniform(-jitter, jitter, (int(num_frames), 2)),
+        flicker=1.0 + rng.uniform(-0.03, 0.03, int(num_frames)),
         noise=np.random.default_rng(int(rng.integers(0, 2**31 - 1))),
-        pan_speed=float(pan_speed), n_dis=n_dis)
+        pan_speed=float(pan_speed))
+
+
+def _own_camera(rng: np.random.Generator, size: int,
+                num_frames: int) -> dict:
+    """A video's own camera for a shared look (``looks > 0``), drawn from the
+    video's generator as :func:`_appearance` draws it (the look's canvas has
+    room for any pan, ``any_pan=True``)."""
+    s = size / 64.0
+    pan_speed = rng.uniform(0.0, _MAX_PAN) * s
+    pan_dir = rng.uniform(0, 2 * math.pi)
+    return _camera(rng, size, num_frames, pan_speed, pan_dir)
 
 
 def _check_shots(shots: int, looks: int, num_frames: int) -> None:
@@ -426,11 +464,12 @@ def render_video(motion: str,
             motion, so a model that matches clips of one video must encode
             it.
         looks: 0 = every shot draws a fresh appearance. N > 0 = a shot
-            takes one of N shared "looks" (scene, actor and camera, each
-            look seeded by ``(look_seed, look)``), chosen at random per shot.
-            Looks are shared by all classes, so they say nothing about the
-            class, and videos that share a look differ only in motion: an
-            instance can then only be told from the others by its motion.
+            takes the scene (background, distractors, object shape and
+            colours) of one of N shared "looks", each seeded by
+            ``(look_seed, look)`` and chosen at random per shot; the camera
+            (pan, jitter, flicker, noise) stays the video's own. Looks are
+            shared by all classes, so they say nothing about the class, and
+            videos that share a look differ in camera and motion only.
         respawn: every shot after the first also places the object anew
             (position, size, phase) and keeps only the dynamics (direction,
             speed, period, ...): across a cut nothing static is shared.
@@ -458,7 +497,9 @@ def render_video(motion: str,
             look_ids.append(int(rng.integers(looks)))
             look = _appearance(
                 np.random.default_rng([int(look_seed), 0x100C, look_ids[-1]]),
-                size, t1 - t0, drift, clutter)
+                size, t1 - t0, drift, clutter, any_pan=True)
+            # the scene is shared, the camera is the video's own
+            look.update(_own_camera(rng, size, t1 - t0))
         else:
             look = _appearance(rng, size, t1 - t0, drift, clutter)
         shot_looks.append(look)
@@ -579,14 +620,14 @@ def is_generated(out_dir: str, params: Optional[dict] = None) -> bool:
 def generate_demo_dataset(out_dir: str,
                           num_per_class: int = 32,
                           classes: Optional[Sequence[str]] = None,
-                          num_frames: int = 48,
-                          size: int = 64,
+                          num_frames: int = 96,
+                          size: int = 40,
                           fps: float = 12.0,
                           query_ratio: float = 0.25,
                           seed: int = 0,
                           drift: float = 0.5,
                           shots: int = 1,
-                          looks: int = 0,
+                          looks: int = 8,
                           respawn: bool = False,
                           clutter: bool = True,
                           fourcc: str = 'mp4v',
@@ -608,7 +649,8 @@ def generate_demo_dataset(out_dir: str,
         drift: within-shot colour drift strength in [0, 1].
         shots: shots per video, each with its own appearance and the same
             continuing motion (see :func:`render_video`).
-        looks: size of the shared pool of looks (0: every shot its own).
+        looks: size of the shared pool of scenes (0: every shot its own;
+            see the module docstring for why the demo uses 8).
         respawn: re-place the object at every cut (see :func:`render_video`).
         clutter: textured backgrounds and distractors (see
             :func:`render_video`).

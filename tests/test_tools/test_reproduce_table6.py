@@ -199,8 +199,8 @@ def test_fit_schedule_and_plan_training():
     assert [s['type'] for s in T.fit_schedule(sched, 1)] == ['LinearLR']
     cfg = Config.fromfile(T.CONFIG)
     plan = T.plan_training(cfg, 240, None, None)  # the demo as configured
-    assert plan == dict(rho=2, batch_size=16, queue_len=96, bn_groups=4,
-                        iters_per_epoch=15)
+    assert plan == dict(rho=2, batch_size=8, queue_len=96, bn_groups=2,
+                        iters_per_epoch=30)
     plan = T.plan_training(cfg, 6, None, None)
     assert plan['queue_len'] == 4  # 2 videos < 6 / 2
     assert plan['batch_size'] * plan['rho'] <= plan['queue_len']

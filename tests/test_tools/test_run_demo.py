@@ -48,15 +48,16 @@ def _lrs(cfg, epochs, iters_per_epoch=3):
 
 
 @pytest.mark.parametrize('name, epochs, kinds', [
-    ('iivcl_r3d18_demo.py', 8, (LinearLR, CosineAnnealingLR)),
-    ('iivcl_r3d18_demo.py', 3, (LinearLR, CosineAnnealingLR)),
-    ('iivcl_r3d18_demo_shots32.py', 5, (LinearLR, ConstantLR)),
-    ('iivcl_r3d18_demo_shots32.py', 1, (LinearLR, ConstantLR)),
+    ('demo/iivcl_r3d18_demo.py', 5, (LinearLR, ConstantLR)),
+    ('demo/iivcl_r3d18_demo.py', 1, (LinearLR, ConstantLR)),
+    # run_demo.py --config takes any 1-epoch-warm-up config: a cosine one
+    ('vclr/r2d18_demo.py', 8, (LinearLR, CosineAnnealingLR)),
+    ('vclr/r2d18_demo.py', 3, (LinearLR, CosineAnnealingLR)),
 ])
 def test_train_command_refits_the_schedule(repo_root, tool_module, tmp_path,
                                            name, epochs, kinds):
     mod = tool_module('run_demo')
-    path = osp.join(repo_root, 'configs', 'demo', name)
+    path = osp.join(repo_root, 'configs', name)
     cfg = Config.fromfile(path)
     cmd = mod.train_command(path, str(tmp_path / 'data'),
                             str(tmp_path / 'w'), 0, epochs, cfg)
