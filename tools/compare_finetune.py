@@ -2,7 +2,7 @@
 """Finetune from the demo's learned backbone and from random init; print both.
 
     python tools/compare_finetune.py \
-        [--checkpoint work_dirs/iivcl_r3d18_demo/epoch_12.pth] \
+        [--checkpoint work_dirs/iivcl_r3d18_demo/epoch_36.pth] \
         [--config configs/downstream/demo/finetune_r3d18_demo.py] \
         [--seeds 0 1 2] [--epochs N] [--work-dir work_dirs/compare_finetune]
 

@@ -31,11 +31,9 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 mkdir -p "$OUT"
 
 echo "== 1. demo data ($DATA)"
-if [[ -f "$DATA/DONE" ]]; then
-  echo "present"
-else
-  "$PY" tools/generate_demo_data.py "$DATA"
-fi
+# a no-op when a set with the current generator and parameters is there;
+# a set from an older generator version is regenerated
+"$PY" tools/generate_demo_data.py "$DATA"
 
 ckpt_of() {  # the final checkpoint of a work dir, or nothing
   if [[ -f "$1/last_checkpoint" ]]; then cat "$1/last_checkpoint"; fi

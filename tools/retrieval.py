@@ -12,7 +12,7 @@ Examples:
     python tools/retrieval.py configs/retrieval/ucf101_r3d50.py CKPT
     python tools/retrieval.py configs/retrieval/hmdb51_r2d50_vclr.py CKPT
     python tools/retrieval.py configs/demo/iivcl_r3d18_demo_monitor.py \\
-        work_dirs/iivcl_r3d18_demo_monitor/epoch_12.pth
+        work_dirs/iivcl_r3d18_demo_monitor/epoch_36.pth
     python tools/retrieval.py configs/demo/iivcl_r3d18_demo_monitor.py \\
         --seeds 0 1 2            # random-init baseline, mean ± std
     python tools/retrieval.py CONFIG CKPT --gallery-list L1 --query-list L2 \\

@@ -9,7 +9,7 @@ one colour per class and a legend.
 
 Examples:
     python tools/visualize_tsne.py configs/demo/iivcl_r3d18_demo_monitor.py \\
-        work_dirs/iivcl_r3d18_demo_monitor/epoch_12.pth \\
+        work_dirs/iivcl_r3d18_demo_monitor/epoch_36.pth \\
         --list data/demo/all_list.txt --data-prefix data/demo/videos \\
         --classes data/demo/classes.txt --out tsne.png
     python tools/visualize_tsne.py configs/retrieval/ucf101_r3d50.py CKPT \\

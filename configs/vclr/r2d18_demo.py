@@ -1,6 +1,6 @@
 # CPU demo: VCLR on the project's generated motion-pattern videos
-# (tools/generate_demo_data.py data/demo -> data/demo, 48 frames of 64 px).
-# ResNet-18 2D on 64 x 64 frames, K = 3 segments, 64-d embeddings, banks
+# (tools/generate_demo_data.py -> data/demo, 96 frames of 40 px).
+# ResNet-18 2D on 32 x 32 frames, K = 3 segments, 64-d embeddings, banks
 # below half of the 240 training videos with same-video exclusion on
 # (DESIGN §10), a short cosine schedule and a faster momentum (0.99,
 # constant) than the paper's 0.999, which would leave the key encoder almost
@@ -32,10 +32,10 @@ train_pipeline = [
     dict(type='SampleSegmentTuple', num_segments=3, clip_len=1,
          frame_interval=1, query_segments=(0, -1)),
     dict(type='DecordDecode'),
-    dict(type='ClipAugment', crop='random_resized', crop_size=64,
+    dict(type='ClipAugment', crop='random_resized', crop_size=32,
          area=(0.2, 1.0), color_jitter=(0.4, 0.4, 0.4, 0.1),
          color_jitter_p=0.8, grayscale_p=0.2, blur_p=0.5,
-         blur_sigma=(0.1, 2.0), flip_p=0.5, clip_len=1),
+         blur_sigma=(0.1, 0.6), flip_p=0.5, clip_len=1),
     dict(type='TemporalOrderShuffle', p=0.5),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs',
@@ -63,8 +63,8 @@ retrieval_pipeline = [
     dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=8,
          test_mode=True),
     dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, 64)),
-    dict(type='CenterCrop', crop_size=64),
+    dict(type='Resize', scale=(-1, 36)),
+    dict(type='CenterCrop', crop_size=32),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs', meta_keys=('sample_idx', 'filename')),
 ]

@@ -3,7 +3,7 @@
 # data/demo): train on train_list.txt, test top-1 on the held-out
 # query_list.txt. Random init: leave model.init_cfg.checkpoint=None.
 #   python tools/train.py configs/downstream/demo/finetune_r3d18_demo.py \
-#       --cfg-options model.init_cfg.checkpoint=work_dirs/iivcl_r3d18_demo/epoch_12.pth
+#       --cfg-options model.init_cfg.checkpoint=work_dirs/iivcl_r3d18_demo/epoch_36.pth
 #   python tools/compare_finetune.py   # learned backbone vs random init
 _base_ = ['mmaction::_base_/default_runtime.py']
 default_scope = 'mmaction'
@@ -28,15 +28,15 @@ model = dict(
                            std=[58.395, 57.12, 57.375],
                            format_shape='NCTHW'))
 
-# the pretraining augmentations minus blur and flip (a flip turns
-# move_left into move_right: the classes are motion directions)
+# the demo pretraining's augmentations (8x32^2 crops of the 40-px videos;
+# no colour jitter, blur or flip -- a flip turns move_left into move_right:
+# the classes are motion directions)
 train_pipeline = [
     dict(type='DecordInit', io_backend='disk'),
     dict(type='SampleFrames', clip_len=8, frame_interval=2, num_clips=1),
     dict(type='DecordDecode'),
-    dict(type='ClipAugment', scale=(64, 80), crop_size=64,
-         color_jitter=(0.4, 0.4, 0.4, 0.1), color_jitter_p=0.8,
-         grayscale_p=0.2, blur_p=0.0, flip_p=0.0),
+    dict(type='ClipAugment', scale=(32, 40), crop_size=32,
+         color_jitter_p=0.0, grayscale_p=0.0, blur_p=0.0, flip_p=0.0),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs'),
 ]
@@ -45,8 +45,8 @@ test_pipeline = [
     dict(type='SampleFrames', clip_len=8, frame_interval=2, num_clips=3,
          test_mode=True),
     dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, 64)),
-    dict(type='CenterCrop', crop_size=64),
+    dict(type='Resize', scale=(-1, 36)),
+    dict(type='CenterCrop', crop_size=32),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs'),
 ]
