@@ -64,8 +64,8 @@ def test_models_build(repo_root, name):
 
 @pytest.mark.parametrize('name,clips,t,size', [
     ('configs/vclr/r3d18_k400_segclip.py', 7, 8, 128),
-    ('configs/vclr/r2d18_demo.py', 7, 1, 64),
-    ('configs/vclr/r3d18_segclip_demo.py', 7, 4, 64),
+    ('configs/vclr/r2d18_demo.py', 7, 1, 32),
+    ('configs/vclr/r3d18_segclip_demo.py', 7, 4, 32),
 ])
 def test_pipelines_run_on_a_real_clip(repo_root, kinetics_clips, name, clips,
                                       t, size):
@@ -81,8 +81,8 @@ def test_pipelines_run_on_a_real_clip(repo_root, kinetics_clips, name, clips,
 
 
 @pytest.mark.parametrize('name,shape', [
-    ('configs/vclr/r2d18_demo.py', (8, 3, 1, 64, 64)),
-    ('configs/vclr/r3d18_segclip_demo.py', (3, 3, 4, 64, 64)),
+    ('configs/vclr/r2d18_demo.py', (8, 3, 1, 32, 32)),
+    ('configs/vclr/r3d18_segclip_demo.py', (3, 3, 4, 32, 32)),
 ])
 def test_demo_retrieval_features(repo_root, kinetics_clips, name, shape):
     """The demo's retrieval pipeline feeds the model's predict: one feature
