@@ -61,6 +61,8 @@ files = sorted(glob.glob(osp.join(src, 'epoch_*.png')),
                key=lambda p: int(re.findall(r'epoch_(\d+)', p)[-1]))
 if not files:
     sys.exit(f'no NN grids in {src}: was NNVisualizationHook in the config?')
+if len(files) > 5:  # first, last and three evenly spaced between
+    files = [files[round(i * (len(files) - 1) / 4)] for i in range(5)]
 imgs = [cv2.cvtColor(cv2.imread(p), cv2.COLOR_BGR2RGB) for p in files]
 write_png(out, stack_images(imgs))
 print(f'{len(files)} grids ({", ".join(osp.basename(p) for p in files)}) '
