@@ -127,8 +127,9 @@ def _shape_polygon(shape: str, cx: float, cy: float, r: float,
     return np.stack([cx + rad * np.cos(t), cy + rad * np.sin(t)], axis=1)
 
 
-#: Fastest camera pan, pixels per frame at 64 px.
+#: Fastest camera pan and the largest per-frame jitter, pixels at 64 px.
 _MAX_PAN = 0.12
+_JITTER = 0.6
 
 _SHIFT = 4  # cv2 fractional bits: sub-pixel (1/16 px) anti-aliased drawing
 
@@ -339,22 +340,24 @@ def _object_state(p: dict, t: int, size: int) -> Tuple[float, float, float]:
 # --------------------------------------------------------------------------
 def _appearance(rng: np.random.Generator, size: int, num_frames: int,
                 drift: float, clutter: bool = True,
-                any_pan: bool = False) -> dict:
+                camera_rng: Optional[np.random.Generator] = None) -> dict:
     """Everything a viewer sees except the motion: background texture and
     colours, distractors, object shape / colour / outline, camera pan and
     jitter, flicker and sensor noise, for a shot of ``num_frames`` frames.
     ``clutter=False``: a plain background (one drifting colour plus sensor
     noise) and no distractors; the same random draws are made, so the
-    object, colours and camera equal those of ``clutter=True``."""
+    object, colours and camera equal those of ``clutter=True``.
+    ``camera_rng``: draw the camera from this generator instead (a shared
+    look filmed by each video's own camera); the scene is unchanged."""
     s = size / 64.0
     T = int(num_frames)
-    pan_speed = rng.uniform(0.0, _MAX_PAN) * s
-    pan_dir = rng.uniform(0, 2 * math.pi)
-    jitter = 0.6 * s
-    # any_pan: room for the fastest pan (a look whose videos bring their own
-    # camera, see _own_camera)
-    margin = int(math.ceil((_MAX_PAN * s if any_pan else pan_speed) * T +
-                           jitter + 2))
+    # drawn from ``rng`` in every case, so that a scene does not depend on
+    # whose camera films it
+    pan_speed, pan_dir = _pan(rng, s)
+    own = camera_rng is not None
+    # another camera may pan at any speed: room for the fastest
+    margin = int(math.ceil((_MAX_PAN * s if own else pan_speed) * T +
+                           _JITTER * s + 2))
     canvas = size + 2 * margin
     field = _background_field(rng, canvas)[..., None]  # (C, C, 1)
     if not clutter:
@@ -396,7 +399,14 @@ def _appearance(rng: np.random.Generator, size: int, num_frames: int,
         distractors=distractors, obj_shape=obj_shape, obj_angle=obj_angle,
         obj_color=(obj_start, obj_end),
         obj_outline=bool(rng.uniform() < 0.3),
-        n_dis=n_dis, **_camera(rng, size, T, pan_speed, pan_dir))
+        n_dis=n_dis,
+        **(_camera(camera_rng, size, T, *_pan(camera_rng, s)) if own else
+           _camera(rng, size, T, pan_speed, pan_dir)))
+
+
+def _pan(rng: np.random.Generator, s: float) -> Tuple[float, float]:
+    """(speed, direction) of a camera's slow pan; ``s`` = size / 64."""
+    return rng.uniform(0.0, _MAX_PAN) * s, rng.uniform(0, 2 * math.pi)
 
 
 def _camera(rng: np.random.Generator, size: int, num_frames: int,
@@ -404,7 +414,7 @@ def _camera(rng: np.random.Generator, size: int, num_frames: int,
     """The camera of a shot: start offset, pan velocity, per-frame jitter,
     brightness flicker and the sensor-noise generator."""
     s = size / 64.0
-    jitter = 0.6 * s
+    jitter = _JITTER * s
     return dict(
         cam0=rng.uniform(-0.5, 0.5, 2) * s,
         cam_v=pan_speed * np.array([math.cos(pan_dir), math.sin(pan_dir)]),
@@ -412,17 +422,6 @@ def _camera(rng: np.random.Generator, size: int, num_frames: int,
         flicker=1.0 + rng.uniform(-0.03, 0.03, int(num_frames)),
         noise=np.random.default_rng(int(rng.integers(0, 2**31 - 1))),
         pan_speed=float(pan_speed))
-
-
-def _own_camera(rng: np.random.Generator, size: int,
-                num_frames: int) -> dict:
-    """A video's own camera for a shared look (``looks > 0``), drawn from the
-    video's generator as :func:`_appearance` draws it (the look's canvas has
-    room for any pan, ``any_pan=True``)."""
-    s = size / 64.0
-    pan_speed = rng.uniform(0.0, _MAX_PAN) * s
-    pan_dir = rng.uniform(0, 2 * math.pi)
-    return _camera(rng, size, num_frames, pan_speed, pan_dir)
 
 
 def _check_shots(shots: int, looks: int, num_frames: int) -> None:
@@ -497,9 +496,7 @@ def render_video(motion: str,
             look_ids.append(int(rng.integers(looks)))
             look = _appearance(
                 np.random.default_rng([int(look_seed), 0x100C, look_ids[-1]]),
-                size, t1 - t0, drift, clutter, any_pan=True)
-            # the scene is shared, the camera is the video's own
-            look.update(_own_camera(rng, size, t1 - t0))
+                size, t1 - t0, drift, clutter, camera_rng=rng)
         else:
             look = _appearance(rng, size, t1 - t0, drift, clutter)
         shot_looks.append(look)
