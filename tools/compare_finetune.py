@@ -1,9 +1,10 @@
 #!/usr/bin/env python
 """Finetune from the demo's learned backbone and from random init; print both.
 
+    python tools/run_demo.py --config configs/demo/iivcl_r3d18_demo_1scene.py
     python tools/compare_finetune.py \
-        [--checkpoint work_dirs/iivcl_r3d18_demo/epoch_36.pth] \
-        [--config configs/downstream/demo/finetune_r3d18_demo.py] \
+        [--checkpoint CKPT [CKPT ...]] \
+        [--config configs/downstream/demo/finetune_r3d18_demo_1scene.py] \
         [--seeds 0 1 2] [--epochs N] [--work-dir work_dirs/compare_finetune]
 
 For every seed both runs share everything (schedule, data order,
@@ -11,8 +12,12 @@ augmentation draws, head initialisation) except the backbone's starting
 weights: the pretrained checkpoint (loaded by PretrainedBackbone, with its
 report) or the backbone's own random init. Each run then reports top-1 on the
 held-out query split; the script prints per-seed values, mean +- std and
-chance. Without ``--checkpoint`` the latest checkpoint of
-``work_dirs/iivcl_r3d18_demo`` (the demo pretraining) is used.
+chance.
+
+``--checkpoint`` takes one checkpoint for every seed or one per seed. Without
+it, seed ``s`` uses the latest checkpoint in ``--pretrain-dir``/seed{s}
+(default: the single-scene demo pretraining of ``tools/run_demo.py``), so
+each finetuning seed starts from the pretraining of the same seed.
 """
 import argparse
 import json
@@ -29,8 +34,11 @@ from mmengine.runner import Runner, find_latest_checkpoint  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(ROOT, 'configs/downstream/demo/'
-                          'finetune_r3d18_demo.py')
-DEFAULT_PRETRAIN_DIR = 'work_dirs/iivcl_r3d18_demo'
+                          'finetune_r3d18_demo_1scene.py')
+DEFAULT_PRETRAIN_DIR = osp.join(ROOT, 'work_dirs',
+                                'demo_iivcl_r3d18_demo_1scene')
+PRETRAIN_COMMAND = ('python tools/run_demo.py --config '
+                    'configs/demo/iivcl_r3d18_demo_1scene.py')
 
 
 def _count_lines(path: str) -> int:
@@ -61,12 +69,41 @@ def _fmt(values: List[float]) -> str:
     return f'{mean:5.1f} +- {std:4.1f}'
 
 
+def _resolve_checkpoints(p: argparse.ArgumentParser,
+                         args: argparse.Namespace) -> Dict[int, str]:
+    """Seed -> checkpoint: ``--checkpoint`` (one for all seeds or one per
+    seed), else the latest in ``--pretrain-dir``/seed<s>."""
+    if args.checkpoint is not None:
+        if len(args.checkpoint) not in (1, len(args.seeds)):
+            p.error(f'--checkpoint: give 1 checkpoint or one per seed '
+                    f'({len(args.seeds)}), got {len(args.checkpoint)}')
+        paths = args.checkpoint * (len(args.seeds) if len(
+            args.checkpoint) == 1 else 1)
+        ckpts = dict(zip(args.seeds, paths))
+    else:
+        ckpts = {}
+        for s in args.seeds:
+            d = osp.join(args.pretrain_dir, f'seed{s}')
+            ck = find_latest_checkpoint(d) if osp.isdir(d) else None
+            if ck is None:
+                p.error(f'no --checkpoint given and no checkpoint in {d}; '
+                        f'pretrain the demo first: {PRETRAIN_COMMAND}')
+            ckpts[s] = ck
+    for s, ck in ckpts.items():
+        if not osp.isfile(ck):
+            p.error(f'checkpoint not found: {ck}')
+    return ckpts
+
+
 def main(argv=None) -> Dict[str, List[float]]:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--config', default=DEFAULT_CONFIG)
-    p.add_argument('--checkpoint', default=None,
-                   help='pretraining or exported checkpoint (default: the '
-                   f'latest in {DEFAULT_PRETRAIN_DIR})')
+    p.add_argument('--checkpoint', nargs='+', default=None,
+                   help='pretraining or exported checkpoint(s): one for '
+                   'every seed or one per seed (default: the latest in '
+                   '--pretrain-dir/seed<s>)')
+    p.add_argument('--pretrain-dir', default=DEFAULT_PRETRAIN_DIR,
+                   help='tools/run_demo.py work dir with seed<s>/ folders')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--epochs', type=int, default=None,
                    help='override the config\'s max_epochs (same for both)')
@@ -76,17 +113,7 @@ def main(argv=None) -> Dict[str, List[float]]:
                    help='config overrides for both runs (e.g. data_root)')
     args = p.parse_args(argv)
 
-    ckpt = args.checkpoint
-    if ckpt is None:
-        ckpt = find_latest_checkpoint(DEFAULT_PRETRAIN_DIR) if osp.isdir(
-            DEFAULT_PRETRAIN_DIR) else None
-        if ckpt is None:
-            p.error('no --checkpoint given and no checkpoint in '
-                    f'{DEFAULT_PRETRAIN_DIR}; pretrain the demo first: '
-                    'python tools/train.py configs/demo/iivcl_r3d18_demo.py')
-    if not osp.isfile(ckpt):
-        p.error(f'checkpoint not found: {ckpt}')
-
+    ckpts = _resolve_checkpoints(p, args)
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
@@ -102,7 +129,7 @@ def main(argv=None) -> Dict[str, List[float]]:
 
     results: Dict[str, List[float]] = {'pretrained': [], 'random': []}
     for seed in args.seeds:
-        for key, init in (('pretrained', ckpt), ('random', None)):
+        for key, init in (('pretrained', ckpts[seed]), ('random', None)):
             name = f'{key}_seed{seed}'
             top1 = run_once(cfg, init, seed,
                             osp.join(args.work_dir, name), name)
@@ -120,19 +147,24 @@ def main(argv=None) -> Dict[str, List[float]]:
         f'  {"backbone init":<34}' + ''.join(
             f'{"seed " + str(s):>9}' for s in args.seeds) + '   mean +- std',
     ]
-    labels = {'pretrained': f'IIVCL demo ({osp.basename(ckpt)})',
-              'random': 'random init'}
+    labels = {'pretrained': 'IIVCL demo backbone', 'random': 'random init'}
     for key in ('pretrained', 'random'):
         lines.append(f'  {labels[key]:<34}' + ''.join(
             f'{v:9.1f}' for v in results[key]) + '   ' + _fmt(results[key]))
     lines.append(f'  {"chance":<34}{100.0 / num_classes:9.1f}')
     delta = statistics.mean(results['pretrained']) - statistics.mean(
         results['random'])
-    lines.append(f'  pretrained - random: {delta:+.1f} points')
+    wins = sum(a > b for a, b in zip(results['pretrained'],
+                                     results['random']))
+    lines.append(f'  pretrained - random: {delta:+.1f} points; pretrained '
+                 f'higher on {wins} of {len(args.seeds)} seeds')
+    lines.append('  checkpoints: ' + ', '.join(
+        f'seed {s}: {ckpts[s]}' for s in args.seeds))
     print('\n'.join(lines), flush=True)
     if args.out:
         with open(args.out, 'w') as f:
-            json.dump(dict(results, checkpoint=ckpt, seeds=args.seeds,
+            json.dump(dict(results, checkpoints=[ckpts[s] for s in args.seeds],
+                           seeds=args.seeds,
                            epochs=epochs, chance=100.0 / num_classes), f,
                       indent=1)
     return results
