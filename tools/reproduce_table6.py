@@ -98,7 +98,7 @@ def parse_args(argv=None):
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--epochs', type=int, default=DEFAULT_EPOCHS,
                    help=f'pretraining epochs per run (default '
-                   f'{DEFAULT_EPOCHS}); the cosine schedule is fitted to it')
+                   f'{DEFAULT_EPOCHS}); the LR schedule is fitted to it')
     p.add_argument('--settings', nargs='+', choices=SETTING_KEYS,
                    default=list(SETTING_KEYS))
     p.add_argument('--config', default=CONFIG,
@@ -245,8 +245,9 @@ def resolve_data(args) -> Dict[str, Any]:
                  source='the generated motion-class set '
                  f'({_rel(root)}: {par.get("num_frames", "?")} frames of '
                  f'{par.get("size", "?")}x{par.get("size", "?")} px per '
-                 'video; classes differ only in motion, appearance is random '
-                 'per video; mmiivcl/demo/synthetic.py)')
+                 'video; classes differ only in motion; '
+                 f'{_scenes(par.get("looks", 0))}; '
+                 'mmiivcl/demo/synthetic.py)')
     for k in ('train_list', 'query_list'):
         if not osp.isfile(d[k]):
             raise SystemExit(f'{k} not found: {d[k]}')
@@ -270,6 +271,16 @@ def find_transform(pipeline, type_name: str) -> Optional[dict]:
         if isinstance(t, dict) and t.get('type') == type_name:
             return t
     return None
+
+
+def _scenes(looks: int) -> str:
+    """What the generator's ``looks`` parameter means, in words."""
+    if not looks:
+        return 'every video has a scene of its own'
+    if looks == 1:
+        return 'every video is filmed in the same scene'
+    return (f'scenes come from a pool of {looks} looks shared by every '
+            'class, the camera is each video\'s own')
 
 
 def fit_schedule(param_scheduler, epochs: int) -> List[dict]:
@@ -1094,7 +1105,7 @@ Sum of the pretraining times recorded by all runs: {t['train_total_s'] / 60:.1f}
   videos, below half of the training set) with same-video exclusion
   {'on' if s['exclude_same_video'] else 'OFF'}; τ = {s['temperature']};
   SGD lr {s['lr']}, {_plural(s['epochs'], 'epoch')} ×
-  {_plural(s['iters_per_epoch'], 'iteration')}, warm-up then cosine. Config: `{s['config']}` (resolved per run
+  {_plural(s['iters_per_epoch'], 'iteration')}, {s.get('schedule', 'warm-up then cosine')}. Config: `{s['config']}` (resolved per run
   in `<work_dir>/<setting>/seed<N>/table6_config.py`).
 - **Evaluation** on the frozen online backbone, features averaged over
   {s['eval_clips']} uniformly spaced clips per video (`test_pipeline`):
@@ -1349,6 +1360,9 @@ def main(argv=None) -> Dict[str, Any]:
                                                    False)),
             temperature=base.model.get('temperature'),
             lr=base.optim_wrapper.optimizer.get('lr'),
+            schedule='lr ' + ' then '.join(
+                str(x.get('type')) for x in fit_schedule(
+                    base.get('param_scheduler'), args.epochs)),
             epochs=args.epochs, iters_per_epoch=plan['iters_per_epoch'],
             config=_rel(args.config), eval_clips=sf.get('num_clips', '?'),
             probe_c=args.probe_c),
