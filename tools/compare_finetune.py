@@ -27,18 +27,20 @@ import statistics
 import sys
 from typing import Dict, List, Optional
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
+TOOLS = osp.dirname(osp.abspath(__file__))
+ROOT = osp.dirname(TOOLS)
+sys.path[:0] = [ROOT, TOOLS]
 import mmiivcl  # noqa: E402,F401
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner, find_latest_checkpoint  # noqa: E402
+from run_demo import default_work_dir  # noqa: E402
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(ROOT, 'configs/downstream/demo/'
                           'finetune_r3d18_demo_1scene.py')
-DEFAULT_PRETRAIN_DIR = osp.join(ROOT, 'work_dirs',
-                                'demo_iivcl_r3d18_demo_1scene')
-PRETRAIN_COMMAND = ('python tools/run_demo.py --config '
-                    'configs/demo/iivcl_r3d18_demo_1scene.py')
+#: the pretraining whose seeds the default comparison finetunes
+PRETRAIN_CONFIG = 'configs/demo/iivcl_r3d18_demo_1scene.py'
+DEFAULT_PRETRAIN_DIR = default_work_dir(osp.join(ROOT, PRETRAIN_CONFIG))
+PRETRAIN_COMMAND = f'python tools/run_demo.py --config {PRETRAIN_CONFIG}'
 
 
 def _count_lines(path: str) -> int:

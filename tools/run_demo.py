@@ -41,6 +41,14 @@ def parse_args():
     return p.parse_args()
 
 
+def default_work_dir(config: str) -> str:
+    """Where the seeds' runs of ``config`` go: work_dirs/demo for the main
+    job's config, work_dirs/demo_<config name> for another."""
+    name = osp.splitext(osp.basename(config))[0]
+    return osp.join(ROOT, 'work_dirs', 'demo' if osp.abspath(config) ==
+                    CONFIG else f'demo_{name}')
+
+
 def train_command(config, data_root, work_dir, seed, epochs, cfg):
     """The ``tools/train.py`` command line of one seed's pretraining: the
     config's data paths, epochs and checkpoint interval overridden, and
@@ -81,10 +89,7 @@ def main():
     if args.data_root is None:
         args.data_root = osp.join(ROOT, cfg.get('data_root', 'data/demo'))
     if args.work_dir is None:
-        name = osp.splitext(osp.basename(args.config))[0]
-        args.work_dir = osp.join(
-            ROOT, 'work_dirs', 'demo' if osp.abspath(args.config) ==
-            CONFIG else f'demo_{name}')
+        args.work_dir = default_work_dir(args.config)
     # the generator's parameters: its defaults unless the config has
     # ``demo_data = dict(...)``
     generate_demo_dataset(args.data_root, **cfg.get('demo_data', {}))

@@ -394,14 +394,16 @@ def _appearance(rng: np.random.Generator, size: int, num_frames: int,
     obj_end = lerp(obj_start, rng.uniform(0, 255, 3))
     if min(side * (_luma(obj_end) - _luma(c)) for c in (bg0[1], bg1[1])) < 50:
         obj_end, _ = _contrasting_color(rng, [bg0[1], bg1[1]], side=side)
+    obj_outline = bool(rng.uniform() < 0.3)
+    if own:  # each video's camera, any pan speed
+        camera = _camera(camera_rng, size, T, *_pan(camera_rng, s))
+    else:  # the scene's camera, panning as drawn above
+        camera = _camera(rng, size, T, pan_speed, pan_dir)
     return dict(
         margin=margin, field=field, bg0=bg0, bg1=bg1,
         distractors=distractors, obj_shape=obj_shape, obj_angle=obj_angle,
-        obj_color=(obj_start, obj_end),
-        obj_outline=bool(rng.uniform() < 0.3),
-        n_dis=n_dis,
-        **(_camera(camera_rng, size, T, *_pan(camera_rng, s)) if own else
-           _camera(rng, size, T, pan_speed, pan_dir)))
+        obj_color=(obj_start, obj_end), obj_outline=obj_outline,
+        n_dis=n_dis, **camera)
 
 
 def _pan(rng: np.random.Generator, s: float) -> Tuple[float, float]:
