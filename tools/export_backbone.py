@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Export the online backbone of a pretraining checkpoint (IIVCL or VCLR).
 
-    python tools/export_backbone.py work_dirs/r3d50_k400/epoch_200.pth \
+    python tools/export_backbone.py work_dirs/iivcl_r3d50_k400/epoch_200.pth \
         iivcl_r3d50_k400_backbone.pth
 
 The output is a small mmengine-style checkpoint

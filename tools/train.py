@@ -10,6 +10,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from mmaction.registry import RUNNERS  # noqa: E402
+from mmiivcl.engine.auto_scale_lr import account_for_accumulation  # noqa: E402,E501
 from mmiivcl.utils.launch import prepare_cfg_for_launch  # noqa: E402
 
 
@@ -92,6 +93,7 @@ def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     prepare_cfg_for_launch(cfg)
+    account_for_accumulation(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
     runner.train()

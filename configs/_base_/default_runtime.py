@@ -10,8 +10,10 @@ default_hooks = dict(
     # pretraining has no validation metric to pick a "best" checkpoint by
     checkpoint=dict(type='CheckpointHook', interval=1, save_best=None,
                     max_keep_ckpts=3),
-    # queues are identical on every rank (gathered before enqueue), so
-    # mmaction2's SyncBuffersHook is a no-op for them; it is kept.
+    # mmaction2's SyncBuffersHook averages every buffer at epoch end; this
+    # one skips what the model names rank-local (per-rank queues with
+    # model.gather_keys=False). Gathered queues are identical on every rank.
+    sync_buffers=dict(type='SyncBuffersExceptLocalHook'),
     # Reliability (docs/troubleshooting.md). In default_hooks, not
     # custom_hooks, so that a derived config's custom_hooks list keeps them.
     # worker seeds from (seed, epoch, rank, worker), main RNG per iteration:

@@ -14,3 +14,5 @@ demo_data = dict(looks=1)
 train_dataloader = dict(
     dataset=dict(ann_file=f'{data_root}/train_list.txt',
                  data_prefix=dict(video=f'{data_root}/videos')))
+# every pretraining config trains into a directory of its own
+work_dir = './work_dirs/iivcl_r3d18_demo_1scene'

@@ -61,3 +61,5 @@ custom_hooks = [
     dict(type='NNVisualizationHook', interval=3, num_queries=6, topk=5,
          pipeline=val_pipeline, class_names=f'{data_root}/classes.txt'),
 ]
+# every pretraining config trains into a directory of its own
+work_dir = './work_dirs/iivcl_r3d18_demo_monitor'

@@ -25,3 +25,5 @@ custom_hooks = [
 ]
 # one scalars.json row per iteration (the NN statistics are per-step values)
 default_hooks = dict(logger=dict(interval=1))
+# every pretraining config trains into a directory of its own
+work_dir = './work_dirs/table6_r3d18_demo'

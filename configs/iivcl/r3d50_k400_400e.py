@@ -7,3 +7,5 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=400 - 35, eta_min=0, by_epoch=True,
          begin=35, end=400, convert_to_iter_based=True),
 ]
+# every pretraining config trains into a directory of its own
+work_dir = './work_dirs/iivcl_r3d50_k400_400e'

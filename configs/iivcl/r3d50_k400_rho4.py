@@ -11,3 +11,5 @@ train_pipeline = [
     dict(type='PackActionInputs', meta_keys=('sample_idx', 'filename')),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+# every pretraining config trains into a directory of its own
+work_dir = './work_dirs/iivcl_r3d50_k400_rho4'

@@ -108,3 +108,5 @@ default_hooks = dict(
                     max_keep_ckpts=1))
 log_processor = dict(
     mean_pattern=r'.*(loss|time|data_time|grad_norm|acc_|_nce|_ce|nn_sim).*')
+# every pretraining config trains into a directory of its own
+work_dir = './work_dirs/r2d18_demo'

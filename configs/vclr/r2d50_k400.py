@@ -7,8 +7,8 @@
 # per-GPU batch and accumulate:
 #   --cfg-options train_dataloader.batch_size=32 \
 #                 optim_wrapper.accumulative_counts=2
-# (auto_scale_lr counts GPUs x batch_size only, so then also pass
-#  optim_wrapper.optimizer.lr=0.2 and auto_scale_lr.enable=False.)
+# (tools/train.py makes auto_scale_lr count the accumulation: lr stays 0.2,
+#  and the momentum encoder updates once per optimizer step.)
 # The paper starts from MoCo-v2 ImageNet weights (user-supplied, never
 # downloaded), see docs/vclr.md:
 #   --cfg-options model.backbone.pretrained=PATH_TO_CONVERTED_MOCOV2.pth
@@ -25,3 +25,5 @@ custom_hooks = [dict(type='MomentumUpdateHook', base_momentum=0.999,
 # window-average the raw order cross-entropy (order_ce) like the other terms
 log_processor = dict(
     mean_pattern=r'.*(loss|time|data_time|grad_norm|acc_|_nce|_ce|nn_sim).*')
+# every pretraining config trains into a directory of its own
+work_dir = './work_dirs/vclr_r2d50_k400'

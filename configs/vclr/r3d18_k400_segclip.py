@@ -30,3 +30,5 @@ train_pipeline = [
                     'order_label')),
 ]
 train_dataloader = dict(batch_size=16, dataset=dict(pipeline=train_pipeline))
+# every pretraining config trains into a directory of its own
+work_dir = './work_dirs/vclr_r3d18_k400_segclip'

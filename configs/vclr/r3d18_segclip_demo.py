@@ -64,3 +64,5 @@ param_scheduler = [
 auto_scale_lr = dict(base_batch_size=8)
 default_hooks = dict(logger=dict(interval=10),
                      checkpoint=dict(interval=max_epochs))
+# every pretraining config trains into a directory of its own
+work_dir = './work_dirs/r3d18_segclip_demo'

@@ -1,4 +1,5 @@
-"""IIVCL model: loss composition (DESIGN §10), enqueue layout, NN before enqueue."""
+"""IIVCL model: loss composition (IIVCL paper, Eq. 5 and Algorithm 1), enqueue
+layout, NN before enqueue."""
 import copy
 
 import pytest
@@ -51,7 +52,7 @@ def _encode(model, x):
 
 @pytest.mark.parametrize('lambdas', [(1.0, 0.0), (0.0, 1.0), (1.0, 1.0),
                                      (0.5, 2.0)])
-def test_loss_equals_mean_over_pairs_of_weighted_terms(lambdas):
+def test_loss_equals_sum_over_query_clips_of_weighted_terms(lambdas):
     li, ln = lambdas
     model = _build(lambda_intra=li, lambda_nn=ln)
     x, vid = _inputs(), torch.tensor([3, 1, 4, 1])
@@ -77,8 +78,9 @@ def test_loss_equals_mean_over_pairs_of_weighted_terms(lambdas):
         h, hk = getattr(model, f'head_{b}'), model.momentum_encoder[f'head_{b}']
         q0, q1, k0, k1 = h(f0), h(f1), hk(fk0), hk(fk1)
         kw = dict(mask=filled) if b == 'nn' else {}  # NN: written rows only
+        # Algorithm 1: L(q1, k2) + L(q2, k1)
         raw = (fn(q0, k1, banks[b], 0.1, **kw) +
-               fn(q1, k0, banks[b], 0.1, **kw)) / 2
+               fn(q1, k0, banks[b], 0.1, **kw))
         exp[b] = raw
         w = li if b == 'intra' else ln
         assert losses[f'loss_{b}'].item() == pytest.approx(w * raw.item(),

@@ -325,3 +325,71 @@ def test_head_width_mismatch_names_key():
     cfg['head_video']['in_channels'] = 99
     with pytest.raises(ValueError, match='head_video.in_channels'):
         MODELS.build(cfg)
+
+
+def _official_bookkeeping(model, x, segs, labels, banks):
+    """The public VCLR code's loss bookkeeping, ported by hand as batched
+    tensors: the inter-frame loss stacks its three positive rows per query
+    into one (3B, 1 + K) logit matrix, the intra-frame loss its two 2-way
+    rows into (2B, 2), the video loss is (B, 1 + K), the order loss a 4-way
+    cross-entropy; each is a mean cross-entropy with label 0 (order: the
+    label), and the total is their sum (all weights 1)."""
+    n = x.shape[0]
+    q_inter, q_intra, q_tsn, k_tsn, keys_inter, keys_intra, o3n = \
+        [], [], [], [], [], [], []
+    for v in range(n):
+        s = segs[v]
+        fa = [_feat(model, _frame(x, v, j)) for j in range(K)]
+        fp = [_feat(model, _frame(x, v, K + j), True) for j in range(K)]
+        q_pos = s[:K].index(s[2 * K])
+        others = [j for j in range(K) if j != q_pos]
+        kf = [_feat(model, _frame(x, v, 2 * K), True)] + [
+            _feat(model, _frame(x, v, j), True) for j in others]
+        q_inter.append(_head(model, 'head_inter', fa[q_pos]))
+        q_intra.append(_head(model, 'head_intra', fa[q_pos]))
+        keys_inter.append(torch.stack([_head(model, 'head_inter', f, True)
+                                       for f in kf]))
+        keys_intra.append(torch.stack([_head(model, 'head_intra', f, True)
+                                       for f in kf]))
+        q_tsn.append(_head(model, 'head_video', sum(fa) / K))
+        k_tsn.append(_head(model, 'head_video', sum(fp) / K, True))
+        o3n.append(torch.cat([_head(model, 'head_order', f) for f in fa] +
+                             [_head(model, 'head_order', f, True)
+                              for f in fp]))
+    q_inter, q_intra = torch.stack(q_inter), torch.stack(q_intra)
+    k_inter, k_intra = torch.stack(keys_inter), torch.stack(keys_intra)
+    frame_bank, video_bank = banks['queue_frame'][0], banks['queue_video'][0]
+    l_neg = q_inter @ frame_bank.t()
+    inter = torch.cat([torch.cat([(q_inter * k_inter[:, j]).sum(1, True),
+                                  l_neg], 1) for j in range(K)], 0) / TAU
+    pos_sf = (q_intra * k_intra[:, 0]).sum(1, True)
+    intra = torch.cat([torch.cat([pos_sf, (q_intra * k_intra[:, j]).sum(
+        1, True)], 1) for j in (1, 2)], 0) / TAU
+    q_tsn, k_tsn = torch.stack(q_tsn), torch.stack(k_tsn)
+    tsn = torch.cat([(q_tsn * k_tsn).sum(1, True), q_tsn @ video_bank.t()],
+                    1) / TAU
+
+    def nce(logits):
+        return F.cross_entropy(logits, torch.zeros(len(logits),
+                                                   dtype=torch.long))
+
+    order = F.cross_entropy(model.order_classifier.fc(torch.stack(o3n)),
+                            torch.tensor(labels))
+    assert inter.shape == (3 * n, 1 + len(frame_bank))
+    assert intra.shape == (2 * n, 2)
+    return dict(inter=nce(inter), intra=nce(intra), video=nce(tsn),
+                order=order)
+
+
+def test_losses_equal_the_public_vclr_codes_bookkeeping():
+    model = _build()
+    vid = [4, 9, 2]
+    banks = _fill_banks(model, [5, 11, 6, 12, 13, 7, 14, 15, 16, 17])
+    x = _inputs(seed=3)
+    with torch.no_grad():
+        losses = model.loss(x, _samples(vid))
+        ref = _official_bookkeeping(model, x, SEGS, LABELS, banks)
+    for b, v in ref.items():
+        assert abs(losses[f'loss_{b}'].item() - v.item()) < 1e-5, b
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    assert abs(total.item() - sum(ref.values()).item()) < 2e-5

@@ -31,7 +31,7 @@ num_classes = len(ava60_classes) + 1
 # The self-supervised checkpoint: a full IIVCL / rho-MoCo pretraining
 # checkpoint (its backbone.* keys are used) or tools/export_backbone.py output.
 # Default: the work dir of configs/iivcl/r3d50_k400.py after 200 epochs.
-pretrained = 'work_dirs/r3d50_k400/epoch_200.pth'
+pretrained = 'work_dirs/iivcl_r3d50_k400/epoch_200.pth'
 url = None  # the recipe's Kinetics-400 checkpoint URL: never used here
 
 model = dict(

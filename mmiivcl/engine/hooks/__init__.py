@@ -12,3 +12,4 @@ from .collapse_monitor_hook import EmbeddingCollapseHook  # noqa: F401,E402
 from .pretrain_config_check_hook import PretrainConfigCheckHook  # noqa: F401,E402,E501
 from .excluded_videos_hook import ExcludedVideosHook  # noqa: F401,E402
 from .queue_nn_probe_hook import QueueNNProbeHook  # noqa: F401,E402
+from .sync_buffers_except_local_hook import SyncBuffersExceptLocalHook  # noqa: F401,E402,E501

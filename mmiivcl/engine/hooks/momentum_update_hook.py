@@ -9,12 +9,17 @@ from mmengine.model import is_model_wrapper
 
 @HOOKS.register_module()
 class MomentumUpdateHook(Hook):
-    """theta_k <- m(t) theta_k + (1 - m(t)) theta_q after every train step.
+    """theta_k <- m(t) theta_k + (1 - m(t)) theta_q after every optimizer step.
 
     ``m(t) = 1 - (1 - m0) * (cos(pi * t / T) + 1) / 2`` annealed from
-    ``base_momentum`` (m0) at t = 0 to ``end_momentum`` at t = T, where t is
-    the number of iterations completed before this update and T is
-    ``max_iters`` (the rho-MoCo / SlowFast schedule, stepped per iteration).
+    ``base_momentum`` (m0) at t = 0 to ``end_momentum`` at t = T (IIVCL
+    paper, Eq. 6; the rho-MoCo / SlowFast schedule). The schedule counts
+    *optimizer steps*: t is the number of optimizer steps completed before
+    this one and T = ceil(max_iters / accumulative_counts). With gradient
+    accumulation (``optim_wrapper.accumulative_counts`` = a) the online
+    weights move only every a-th iteration (and at ``max_iters``), so the
+    key encoder is updated only then -- an EMA step per micro-iteration
+    would act like m**a. Without accumulation t and T are iterations.
 
     Paper convention: m is the weight kept by the *old* key parameters
     (0.994 means "move 0.6 % towards the online encoder"). mmengine's
@@ -51,6 +56,14 @@ class MomentumUpdateHook(Hook):
         return self.end_momentum - (self.end_momentum -
                                     self.base_momentum) * cos
 
+    @staticmethod
+    def optimizer_steps(iters_done: int, accumulative_counts: int) -> int:
+        """Optimizer steps taken after ``iters_done`` iterations with
+        gradient accumulation over ``accumulative_counts`` iterations
+        (a partial accumulation steps only at ``max_iters``, where mmengine
+        forces the update; callers pass ``max_iters`` there)."""
+        return -(-iters_done // accumulative_counts) if iters_done else 0
+
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:
         model = runner.model.module if is_model_wrapper(
@@ -59,6 +72,25 @@ class MomentumUpdateHook(Hook):
             raise TypeError(f'{type(model).__name__} has no momentum_update(); '
                             'MomentumUpdateHook needs a momentum-contrast '
                             'model such as IIVCL or VCLR.')
-        self.momentum = self.momentum_at(runner.iter, runner.max_iters)
+        wrapper = getattr(runner, 'optim_wrapper', None)
+        should_update = getattr(wrapper, 'should_update', None)
+        if callable(should_update) and not should_update():
+            return  # gradients accumulated, the online weights did not move
+        acc = accumulative_counts(runner)
+        # runner.iter: iterations completed before this one; this iteration
+        # ended an accumulation (or is the last), so steps before it:
+        t = self.optimizer_steps(runner.iter + 1, acc) - 1
+        total = self.optimizer_steps(runner.max_iters, acc)
+        self.momentum = self.momentum_at(t, total)
         model.momentum_update(self.momentum)
         runner.message_hub.update_scalar('train/momentum', self.momentum)
+
+
+def accumulative_counts(runner) -> int:
+    """``optim_wrapper.accumulative_counts`` of the runner's config, as
+    ``Runner.from_cfg`` (tools/train.py) keeps it; 1 when unset."""
+    cfg = getattr(runner, 'cfg', None)
+    wrapper_cfg = cfg.get('optim_wrapper', None) if cfg is not None else None
+    if not wrapper_cfg:
+        return 1
+    return int(wrapper_cfg.get('accumulative_counts', 1) or 1)

@@ -1,21 +1,28 @@
-"""IIVCL: Inter-Intra Video Contrastive Learning (seed 001, Sec. 3).
+"""IIVCL: Inter-Intra Video Contrastive Learning (IIVCL paper, Sec. 3).
 
 Per video, rho clips x_1..x_rho (independently sampled and augmented) are
 encoded by the online encoder f^q and the momentum encoder f^k. Two heads
-project them: g^Intra (intra-video positives, Eq.2) and g^NN (nearest-neighbour
-positives from a queue, Eq.3-4). The total loss (Eq.5, DESIGN §10) is the mean
-over the rho * (rho - 1) ordered clip pairs (i -> j), i != j, of
+project them: g^Intra (intra-video positives, Eq. 2) and g^NN (nearest-
+neighbour positives from a queue, Eq. 3-4). The total loss (Eq. 5) is, at the
+paper's scale, the *sum over query clips* i of the mean over the other clips
+j != i of
 
     lambda_intra * L_intra(z_i^q, z_j^k, Q_intra)
   + lambda_nn    * L_NN(z_i^q, z_j^k, Q_NN)
 
 with z^q = g(f^q(x)), z^k = g^m(f^k(x)) (g^m the momentum copy of the head).
-rho = 2 gives the symmetric loss; lambda = (1, 0) is rho-MoCo, (0, 1) the video
-NNCLR analogue. A branch whose lambda is 0 is neither built nor run.
+At rho = 2 this is Algorithm 1's ``L(q1, k2) + L(q2, k1)``; for any rho it is
+SlowFast rho-MoCo's objective (one backward per query clip, each averaged
+over the other rho - 1 keys). Each L is the mean over the batch's videos.
+SlowFast *logs* that sum divided by 2 * rho, so the logged ``loss_*`` here
+read 2 * rho times SlowFast's printed loss. lambda = (1, 0) is rho-MoCo,
+(0, 1) the video NNCLR analogue. A branch whose lambda is 0 is neither built
+nor run.
 
-After the loss, the keys of all rho clips of every video are all-gathered and
-enqueued (clip-major), together with their video indices; the NN is looked up
-*before* that enqueue.
+After the loss, the keys of all rho clips of every video are enqueued
+(clip-major) with their video indices: all-gathered across ranks first
+(``gather_keys=True``, MoCo) or this rank's only (``False``, SlowFast
+rho-MoCo). The NN is looked up *before* that enqueue.
 """
 from typing import Dict, List, Optional, Union
 
@@ -55,7 +62,20 @@ class IIVCL(BaseMomentumContrast):
             a valid row for a query, that row's positive is its own key.
         shuffle_bn (bool): shuffle-BN on the key encoder (False with SyncBN).
         bn_groups (int): emulated shuffle-BN within a process, see
-            :class:`BaseMomentumContrast` (the CPU demo uses 4).
+            :class:`BaseMomentumContrast` (the CPU demo uses 2).
+        mask_nn_in_intra (bool): Algorithm 1's ``intra_mask[nn_idx] = False``:
+            for the pair (q_i, k_j), the queue rows chosen as nearest
+            neighbours of the batch's keys k_j (Eq. 3, the union over the
+            batch) are removed from the intra negatives of that pair. Needs
+            the NN branch. The paper's text does not mention it and SlowFast
+            has no NN branch; default False keeps the text's Eq. 2.
+        gather_keys (bool): all-gather the keys across ranks before enqueue,
+            so every rank holds the same queue (MoCo; default). False: each
+            rank enqueues only its own keys (SlowFast rho-MoCo); the queues
+            then differ per rank, :meth:`rank_local_buffers` names them so
+            ``SyncBuffersExceptLocalHook`` leaves them alone, and a resumed
+            run restores rank 0's queue on every rank (only rank 0 writes
+            checkpoints).
     """
 
     def __init__(self,
@@ -70,10 +90,17 @@ class IIVCL(BaseMomentumContrast):
                  exclude_same_video: bool = False,
                  shuffle_bn: bool = True,
                  bn_groups: int = 1,
+                 mask_nn_in_intra: bool = False,
+                 gather_keys: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         _check_args(lambda_intra, lambda_nn, queue_len, temperature,
                     head_intra, head_nn)
+        if mask_nn_in_intra and not (lambda_intra > 0 and lambda_nn > 0):
+            raise ValueError(
+                'model.mask_nn_in_intra=True needs both branches (the NN '
+                'picks are masked out of the intra negatives); set '
+                'lambda_intra > 0 and lambda_nn > 0 or mask_nn_in_intra=False.')
         super().__init__(backbone, shuffle_bn=shuffle_bn, bn_groups=bn_groups,
                          data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
@@ -81,6 +108,8 @@ class IIVCL(BaseMomentumContrast):
         self.lambda_nn = float(lambda_nn)
         self.temperature = float(temperature)
         self.exclude_same_video = exclude_same_video
+        self.mask_nn_in_intra = bool(mask_nn_in_intra)
+        self.gather_keys = bool(gather_keys)
         self.branches = [b for b, w in (('intra', lambda_intra),
                                         ('nn', lambda_nn)) if w > 0]
         for b in self.branches:
@@ -116,8 +145,17 @@ class IIVCL(BaseMomentumContrast):
                     f'outputs {width} channels; set in_channels={width}.')
 
     # ------------------------------------------------------------------
+    def rank_local_buffers(self) -> List[str]:
+        """Names of buffers that legitimately differ between ranks (the
+        queues when ``gather_keys=False``); buffer-averaging hooks skip
+        them."""
+        if self.gather_keys:
+            return []
+        return [f'queue_{b}.{name}' for b in self.branches
+                for name, _ in getattr(self, f'queue_{b}').named_buffers()]
+
     def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
-        """Eq.5 over every ordered clip pair.
+        """Eq. 5 summed over query clips, averaged over their keys.
 
         Args:
             inputs (Tensor): (N, rho, C, T, H, W) normalised clips.
@@ -125,11 +163,13 @@ class IIVCL(BaseMomentumContrast):
                 their metainfo (the video index enqueued beside each key).
 
         Returns:
-            dict: weighted ``loss_intra`` / ``loss_nn`` plus unweighted values
-            (``intra_nce``, ``nn_nce``), top-1 accuracies of the positive
-            (``acc_intra``, ``acc_nn``), the mean NN similarity
-            (``nn_sim``) and ``acc_batch`` (instance top-1 among this
-            batch's keys, see :func:`_batch_top1`).
+            dict: weighted ``loss_intra`` / ``loss_nn`` (paper scale: sum over
+            the rho query clips of the mean over their rho - 1 keys) plus the
+            unweighted values at the same scale (``intra_nce``, ``nn_nce``),
+            top-1 accuracies of the positive over all ordered pairs
+            (``acc_intra``, ``acc_nn``), the mean NN similarity (``nn_sim``)
+            and ``acc_batch`` (instance top-1 among this batch's keys, see
+            :func:`_batch_top1`).
         """
         if inputs.dim() != 6 or inputs.shape[1] < 2:
             raise ValueError('IIVCL expects (N, rho, C, T, H, W) inputs with '
@@ -142,41 +182,54 @@ class IIVCL(BaseMomentumContrast):
         feat_q = self.encode(clips, self.video_groups(pos, n))
         keys = self.encode_key(clips, [f'head_{b}' for b in self.branches])
         pairs = [(i, j) for i in range(rho) for j in range(rho) if i != j]
+        banks, masks = {}, {}
+        for b in self.branches:
+            queue: FeatureQueue = getattr(self, f'queue_{b}')
+            banks[b] = queue.feats.clone().detach()
+            # rows that may serve: never-filled rows cannot be a neighbour
+            # (NN branch); keys of the query's own video are excluded on demand
+            if self.exclude_same_video:
+                masks[b] = queue.valid_mask(vid, require_filled=(b == 'nn'))
+            else:
+                masks[b] = queue.valid_mask() if b == 'nn' else None
+        nns = None
+        if 'nn' in self.branches:  # Eq. 3 before enqueue: once per key clip
+            k_nn = keys['head_nn'].view(rho, n, -1)
+            nns = [nearest_neighbour(k_nn[j], banks['nn'], masks['nn'])
+                   for j in range(rho)]
+            if self.record_nn:
+                self.last_nn = _nn_record(self.queue_nn, nns, vid)
         losses: Dict[str, Tensor] = {}
         for b in self.branches:
             q = getattr(self, f'head_{b}')(feat_q).view(rho, n, -1)
             k = keys[f'head_{b}'].view(rho, n, -1)
-            queue: FeatureQueue = getattr(self, f'queue_{b}')
-            bank = queue.feats.clone().detach()
-            # rows that may serve: never-filled rows cannot be a neighbour
-            # (NN branch); keys of the query's own video are excluded on demand
-            if self.exclude_same_video:
-                mask = queue.valid_mask(vid, require_filled=(b == 'nn'))
-            else:
-                mask = queue.valid_mask() if b == 'nn' else None
+            bank, mask = banks[b], masks[b]
             # query-queue similarities: once per query clip, reused per pair
             neg = [q[i] @ bank.t() for i in range(rho)]
             if mask is not None:
                 neg = [s.masked_fill(~mask, float('-inf')) for s in neg]
-            if b == 'nn':  # Eq.3 before enqueue: once per key clip
-                nns = [nearest_neighbour(k[j], bank, mask) for j in range(rho)]
-                if self.record_nn:
-                    self.last_nn = _nn_record(queue, nns, vid)
-            total, acc, sims = 0., 0., []
+            drop = None
+            if b == 'intra' and self.mask_nn_in_intra:
+                drop = [_nn_rows(nns[j], bank.shape[0]) for j in range(rho)]
+            per_query = [0.] * rho
+            acc, sims = 0., []
             for i, j in pairs:
                 if b == 'intra':
-                    logits = contrastive_logits(q[i], k[j], neg[i],
+                    neg_ij = neg[i] if drop is None else neg[i].masked_fill(
+                        drop[j], float('-inf'))
+                    logits = contrastive_logits(q[i], k[j], neg_ij,
                                                 self.temperature)
                 else:
                     logits, _, sim = nn_info_nce_logits(
                         q[i], k[j], bank, self.temperature, mask=mask,
                         neg_sim=neg[i], nn=nns[j])
                     sims.append(sim[torch.isfinite(sim)])
-                total = total + logits_loss(logits)
+                per_query[i] = per_query[i] + logits_loss(logits)
                 acc = acc + _top1(logits.detach())
+            # paper scale: sum over query clips of the mean over their keys
+            raw = sum(per_query) / (rho - 1)
             if b == self.branches[0]:
                 losses['acc_batch'] = _batch_top1(q, k, pairs)
-            raw = total / len(pairs)
             weight = self.lambda_intra if b == 'intra' else self.lambda_nn
             losses[f'loss_{b}'] = weight * raw
             losses[f'{b}_nce'] = raw.detach()
@@ -184,11 +237,21 @@ class IIVCL(BaseMomentumContrast):
             if b == 'nn':
                 s = torch.cat(sims)
                 losses['nn_sim'] = s.mean() if s.numel() else s.new_zeros(())
-        # enqueue after the lookup: all rho clips, clip-major, gathered
+        # enqueue after the lookup: all rho clips, clip-major
         vid_all = vid.repeat(rho)
         for b in self.branches:
-            getattr(self, f'queue_{b}').enqueue(keys[f'head_{b}'], vid_all)
+            getattr(self, f'queue_{b}').enqueue(keys[f'head_{b}'], vid_all,
+                                               gather=self.gather_keys)
         return losses
+
+
+def _nn_rows(nn: tuple, length: int) -> Tensor:
+    """(K,) bool, True at the queue rows Eq. 3 picked for any key of the
+    batch (Algorithm 1's ``intra_mask[nn_idx] = False`` as a drop mask)."""
+    idx, _, found = nn
+    rows = torch.zeros(length, dtype=torch.bool, device=idx.device)
+    rows[idx[found]] = True
+    return rows
 
 
 @torch.no_grad()
