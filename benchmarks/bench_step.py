@@ -6,7 +6,7 @@
    (``configs/pmoco``: lambda_nn = 0, ``head_nn=None``, so the NN branch is
    neither built nor run), same backbone, batch and queue. CPU default:
    R3D-18 (``configs/iivcl/r3d18_k400_128px.py``'s backbone) at 8x112^2,
-   batch 8 videos x rho 2 clips, queues of 65536. Target ratio <= 1.05.
+   batch 8 videos x rho 2 clips, queues of 65536. Target ratio <= 1.03.
 2. The head + queue + loss part alone, per step: the encoders' outputs are
    precomputed, so the time is that of the projection heads (online and
    momentum), the query-queue similarities, the NN lookup (IIVCL), both
@@ -114,8 +114,8 @@ def time_head_queue_loss(models: Dict, args) -> Dict[str, List[tuple]]:
         feat_q = torch.randn(rho * n, width, generator=g, requires_grad=True)
         feat_k = torch.randn(rho * n, width, generator=g)
 
-        def encode(x, _f=feat_q):
-            return _f
+        def encode(x, groups=None, _f=feat_q):  # same signature as
+            return _f                            # BaseMomentumAlgorithm's
 
         def encode_key(x, heads, _m=model, _f=feat_k):
             with torch.no_grad():
@@ -265,7 +265,7 @@ def main(argv: Optional[List[str]] = None) -> Dict:
     hq_i, hq_p = res['hql_ms']['IIVCL'], res['hql_ms']['rho-MoCo']
     step_p = res['step_s']['rho-MoCo']
     parts = [f'step IIVCL/rho-MoCo = {step_ratio:.3f} wall, '
-             f'{step_ratio_cpu:.3f} CPU (target <= 1.05)',
+             f'{step_ratio_cpu:.3f} CPU (target <= 1.03)',
              f'head+queue+loss IIVCL/rho-MoCo = '
              f'{hq_i["median"] / hq_p["median"]:.2f}x '
              f'(+{hql_extra:.1f} ms = '
