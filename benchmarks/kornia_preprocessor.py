@@ -14,12 +14,18 @@ Worker side: ``ClipAugment(..., color_jitter=None, grayscale_p=0,
 blur_p=0, flip_p=0)`` (see :func:`geometry_only_pipeline`).
 """
 import copy
+import os.path as osp
+import sys
 from typing import List, Optional, Sequence, Tuple
 
 import torch
-from mmaction.models.data_preprocessors import ActionDataPreprocessor
-from mmaction.registry import MODELS
-from mmengine.model.utils import stack_batch
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import mmiivcl  # noqa: E402,F401  (mmaction2 1.2.0 import fixes first)
+from mmaction.models.data_preprocessors import \
+    ActionDataPreprocessor  # noqa: E402
+from mmaction.registry import MODELS  # noqa: E402
+from mmengine.model.utils import stack_batch  # noqa: E402
 
 
 def build_video_aug(crop_size: int = 224,
