@@ -6,16 +6,20 @@ needs, at the stored resolution. :func:`transcode_video` rewrites a video
 the way large-scale video training prepares its data: the short side capped
 (never enlarged), a short key-frame interval (``gop``; 1 = all-intra), the
 audio and other streams dropped, every decoded frame kept (frame indices,
-and so the clips a sampler draws, keep their meaning).
+and so the clips a sampler draws, keep their meaning), and rotation
+metadata applied to the pixels (decord shows the source rotated).
 
 Encoder: FFmpeg's libx264 through PyAV (``pip install av``: the wheels bundle
 FFmpeg with libx264; no ffmpeg binary is needed).
 """
+import itertools
 import os
 import os.path as osp
 import time
 from fractions import Fraction
 from typing import Optional, Tuple
+
+import numpy as np
 
 
 def capped_size(width: int, height: int, short_side: Optional[int]
@@ -61,8 +65,9 @@ def transcode_video(src: str, dst: str, short_side: Optional[int] = 320,
         threads (int): encoder threads (1 per worker process of a pool).
 
     Returns:
-        dict: ``frames``, ``src_size`` / ``size`` ((w, h)), ``src_bytes``,
-        ``bytes``, ``seconds``.
+        dict: ``frames``, ``src_size`` / ``size`` ((w, h), as displayed),
+        ``rotation`` (quarter turns baked in), ``src_bytes``, ``bytes``,
+        ``seconds``.
 
     Raises:
         ValueError: ``src`` has no video stream or no decodable frame.
@@ -83,7 +88,16 @@ def transcode_video(src: str, dst: str, short_side: Optional[int] = 320,
         vin = inp.streams.video[0]
         vin.thread_type = 'AUTO'
         rate = vin.average_rate or vin.guessed_rate or Fraction(25)
-        w0, h0 = vin.codec_context.width, vin.codec_context.height
+        decoded = inp.decode(vin)
+        first = next(decoded, None)
+        if first is None:
+            raise ValueError(f'{src}: no frame decoded')
+        # rotation metadata (display matrix) is baked into the pixels, as
+        # decord shows the source, so the prepared frames look the same
+        turns = int(round(getattr(first, 'rotation', 0) / 90.0)) % 4
+        w0, h0 = first.width, first.height
+        if turns % 2:
+            w0, h0 = h0, w0
         w, h = capped_size(w0, h0, short_side)
         with av.open(part, mode='w', format=fmt) as out:
             vout = out.add_stream('libx264', rate=Fraction(rate))
@@ -96,7 +110,11 @@ def transcode_video(src: str, dst: str, short_side: Optional[int] = 320,
                 # fixed key-frame cadence: no scene-cut key frames in between
                 'x264-params': f'keyint={gop}:min-keyint={gop}:scenecut=0'}
             vout.codec_context.time_base = 1 / Fraction(rate)
-            for frame in inp.decode(vin):
+            for frame in itertools.chain([first], decoded):
+                if turns:
+                    rgb = np.rot90(frame.to_ndarray(format='rgb24'), turns)
+                    frame = av.VideoFrame.from_ndarray(
+                        np.ascontiguousarray(rgb), format='rgb24')
                 img = frame.reformat(width=w, height=h, format='yuv420p')
                 img.pts = frames  # one tick per frame: every frame kept
                 img.time_base = vout.codec_context.time_base
@@ -105,11 +123,9 @@ def transcode_video(src: str, dst: str, short_side: Optional[int] = 320,
                 frames += 1
             for pkt in vout.encode(None):
                 out.mux(pkt)
-    if frames == 0:
-        os.unlink(part)
-        raise ValueError(f'{src}: no frame decoded')
     os.replace(part, dst)
     return dict(frames=frames, src_size=(w0, h0), size=(w, h),
+                rotation=turns,
                 src_bytes=osp.getsize(src), bytes=osp.getsize(dst),
                 seconds=time.perf_counter() - t0)
 
