@@ -151,6 +151,12 @@ def measure(trainer: Trainer, args, batch: int) -> Dict:
     with counter:  # counted once, outside the timing (also a warm-up)
         trainer.step(batches[0])
     flops = counter.get_total_flops()
+    if args.flops_only:
+        return dict(batch=batch, clips=batch * args.rho,
+                    tflop_per_step=flops / 1e12,
+                    gflop_per_video=flops / batch / 1e9,
+                    by_op={str(k): v / batch / 1e9 for k, v in
+                           counter.get_flop_counts()['Global'].items()})
     for s in range(args.warmup):
         trainer.step(batches[s % 2])
     sync(dev)
@@ -224,6 +230,9 @@ def main(argv: Optional[List[str]] = None) -> Dict:
     p.add_argument('--kornia', action='store_true',
                    help='also time kornia photometric augmentation of the '
                    'batch in the data preprocessor (needs kornia)')
+    p.add_argument('--flops-only', action='store_true',
+                   help='count the FLOPs of one step per algorithm, no '
+                   'timing (works on CPU: --device cpu --no-amp)')
     p.add_argument('--quick', action='store_true',
                    help='CPU smoke run: R3D-18, 4x32^2, batch 2, 1 step')
     p.add_argument('--json')
@@ -272,6 +281,11 @@ def main(argv: Optional[List[str]] = None) -> Dict:
             res['steps'][key] = r
             if 'error' in r:
                 print(f'  {key:14s} {r["error"][:80]}', flush=True)
+            elif args.flops_only:
+                print(f"  {key:14s} {r['gflop_per_video']:.1f} GFLOP per "
+                      f"video ({args.rho} clips) per training step: "
+                      + ', '.join(f'{k} {v:.1f}' for k, v in
+                                  r['by_op'].items()), flush=True)
             else:
                 print(f"  {key:14s} step {1e3 * r['step_s']:8.1f} ms | "
                       f"{r['clips_per_s']:7.1f} clips/s | "
@@ -287,6 +301,9 @@ def main(argv: Optional[List[str]] = None) -> Dict:
         if 'step_s' in a and 'step_s' in b:
             res['ratio'][str(batch)] = a['step_s'] / b['step_s']
             dump()
+    if args.flops_only:
+        dump()
+        return res
     res['nn_lookup'] = time_nn_lookup(args)
     print(f"  NN lookup batch {args.nn_batch} x queue {args.nn_queue}: "
           f"{res['nn_lookup']['ms']:.2f} ms", flush=True)
