@@ -167,6 +167,9 @@ def main(argv: Optional[List[str]] = None) -> Dict:
             f'{v} {x["cpu_ms"]:6.1f} [{x["wall_ms"]:5.0f}]'
             for v, x in m.items()), flush=True)
     res['loadavg_end'] = os.getloadavg()
+    if args.json:  # the measurements first, whatever the printing does
+        with open(args.json, 'w') as f:
+            json.dump(res, f, indent=1)
     print_table(res)
     if args.json:
         with open(args.json, 'w') as f:
@@ -205,10 +208,10 @@ def print_table(res: Dict) -> None:
                          + f'{100 * bound / ours:.0f}% of its bound; '
                          f'geometry-only {m["ours_geo"]["cpu_ms"]:.1f} ms)')
     res['ratios'] = parts
+    load0, load1 = res['loadavg_start'][0], res['loadavg_end'][0]
     print('RATIOS ' + ' | '.join(parts) + ' (targets: prepared <= 50 ms, '
           'original >= 90% of its decode bound; load average '
-          '%.1f at start, %.1f at end)' % (res['loadavg_start'][0],
-                                          res['loadavg_end'][0]))
+          f'{load0:.1f} at start, {load1:.1f} at end)')
 
 
 if __name__ == '__main__':
