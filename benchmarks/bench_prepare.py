@@ -42,7 +42,6 @@ from typing import Dict, List, Optional
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 
 import cv2  # noqa: E402
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))

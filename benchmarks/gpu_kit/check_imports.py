@@ -88,7 +88,8 @@ def build_model() -> str:
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'iivcl',
                                    'r3d50_k400.py'))
     m = MODELS.build(cfg.model)
-    return f'{type(m).__name__}, {sum(p.numel() for p in m.parameters()) / 1e6:.1f} M params'
+    n = sum(p.numel() for p in m.parameters())
+    return f'{type(m).__name__}, {n / 1e6:.1f} M params'
 
 
 def main() -> int:
