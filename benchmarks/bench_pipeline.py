@@ -358,6 +358,17 @@ def loader_rate(variant: str, ann_file: str, workers: int, batch_size: int,
     return dict(rate=rate, cpu_ms=1e3 * cpu / len(ds))
 
 
+def kornia_unavailable(quick: bool) -> Optional[str]:
+    """Why the kornia variants cannot run (None: they can)."""
+    if quick:
+        return '--quick runs no optional dependency'
+    import importlib.util
+    if importlib.util.find_spec('kornia') is None:
+        return ('kornia is not installed (optional, not a project '
+                'dependency: pip install kornia==0.9.0 to measure it)')
+    return None
+
+
 def write_list(files: List[str], n: int) -> str:
     fd, path = tempfile.mkstemp(suffix='.txt', prefix='bench_pipeline_')
     with os.fdopen(fd, 'w') as f:
@@ -394,13 +405,26 @@ def main(argv: Optional[List[str]] = None) -> Dict:
         with open(args.report) as f:
             out = json.load(f)
         saved = argparse.Namespace(**out['args'])
-        print_profile(out['profile'])
+        if out['profile']:
+            print_profile(out['profile'])
         print_rates(out, saved)
         return out
-    if args.quick:
-        args.samples, args.repeats, args.profile_samples = 8, 1, 8
+    if args.quick:  # seconds, no optional dependency
+        args.samples, args.repeats, args.profile_samples = 4, 1, 2
+        args.batch_size, args.workers = 2, [1]
+        args.variants = [v for v in args.variants if v in ('ours', 'bound')]
+    if args.profile_samples < 0 or args.samples < 1:
+        p.error('--profile-samples must be >= 0 and --samples >= 1')
+    kornia_why = kornia_unavailable(args.quick)
+    if kornia_why:
+        print(f'kornia variants skipped: {kornia_why}')
+        PROFILE_PRE.pop('kornia', None)
+        args.variants = [v for v in args.variants if v != 'kornia+pre']
     cv2.setNumThreads(0)  # as mmengine's default env_cfg
     torch.set_num_threads(1)
+    if not osp.isdir(args.data):
+        sys.exit(f'bench_pipeline.py: --data {args.data} is not a folder '
+                 '(the shared Kinetics clips: ../shared/data/videos/kinetics)')
     files = sorted(osp.join(args.data, f) for f in os.listdir(args.data))
     cfg = Config.fromfile(args.config)
     pipelines = variant_pipelines(cfg)
@@ -420,10 +444,13 @@ def main(argv: Optional[List[str]] = None) -> Dict:
           'load average at start %.2f %.2f %.2f' % os.getloadavg())
     try:
         # 1. per-stage profile
-        for v in PROFILE_PRE:
+        if args.profile_samples == 0:
+            print('per-stage profile skipped (--profile-samples 0)')
+        for v in PROFILE_PRE if args.profile_samples else ():
             out['profile'][v] = profile(v, ann, args.profile_samples,
                                         args.seed, pipelines, args.batch_size)
-        print_profile(out['profile'])
+        if out['profile']:
+            print_profile(out['profile'])
         # 2. DataLoader samples/s, variants interleaved in every repeat
         runs = defaultdict(list)
         for r in range(args.repeats):
@@ -513,7 +540,7 @@ def print_rates(out: Dict, args) -> None:
                     f'w{w} ' + (f'{100 * r:.0f}%' if pct else f'{r:.2f}x')
                     for w, r in vals))
     prof = out['profile']
-    if 'ours' in prof and 'kornia' in prof:
+    if 'ours' in prof and 'kornia' in prof:  # both profiled
         saved = (prof['ours']['stages']['ClipAugment'][0]
                  - prof['kornia']['stages']['ClipAugment'][0])
         extra = (prof['kornia']['stages']['data preprocessor (main)'][0]

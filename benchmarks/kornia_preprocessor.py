@@ -14,12 +14,18 @@ Worker side: ``ClipAugment(..., color_jitter=None, grayscale_p=0,
 blur_p=0, flip_p=0)`` (see :func:`geometry_only_pipeline`).
 """
 import copy
+import os.path as osp
+import sys
 from typing import List, Optional, Sequence, Tuple
 
 import torch
-from mmaction.models.data_preprocessors import ActionDataPreprocessor
-from mmaction.registry import MODELS
-from mmengine.model.utils import stack_batch
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import mmiivcl  # noqa: E402,F401  (mmaction2 1.2.0 import fixes first)
+from mmaction.models.data_preprocessors import \
+    ActionDataPreprocessor  # noqa: E402
+from mmaction.registry import MODELS  # noqa: E402
+from mmengine.model.utils import stack_batch  # noqa: E402
 
 
 def build_video_aug(crop_size: int = 224,
@@ -82,3 +88,39 @@ def geometry_only_pipeline(pipeline: List[dict]) -> List[dict]:
             t.update(color_jitter=None, grayscale_p=0.0, blur_p=0.0,
                      flip_p=0.0)
     return out
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """``--quick``: check the geometry-only pipeline rewrite (no kornia);
+    without it, also augment one tiny batch with kornia (needs kornia)."""
+    import argparse
+    import importlib.util
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--quick', action='store_true',
+                   help='smoke run without the optional kornia dependency')
+    args = p.parse_args(argv)
+    aug = dict(type='ClipAugment', color_jitter=(0.4, 0.4, 0.4, 0.1),
+               grayscale_p=0.2, blur_p=0.5, flip_p=0.2)
+    geo = geometry_only_pipeline([aug])[0]
+    if geo['blur_p'] or geo['grayscale_p'] or geo['color_jitter'] or \
+            aug['color_jitter'] is None:
+        raise SystemExit('geometry_only_pipeline left photometric ops on')
+    print('geometry-only pipeline: photometric ops off, input unchanged')
+    if args.quick or importlib.util.find_spec('kornia') is None:
+        print('kornia augmentation skipped: '
+              + ('--quick runs no optional dependency' if args.quick else
+                 'kornia is not installed (pip install kornia==0.9.0)'))
+        return 0
+    pre = KorniaClipAugPreprocessor(
+        aug=dict(crop_size=32), mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375], format_shape='NCTHW')
+    x = [torch.randint(0, 256, (2, 3, 4, 32, 32), dtype=torch.uint8)
+         for _ in range(2)]
+    out, _ = pre.preprocess(x, None, training=True)
+    print(f'kornia augmentation: {tuple(out.shape)} {out.dtype}')
+    return 0
+
+
+if __name__ == '__main__':
+    import sys
+    sys.exit(main())

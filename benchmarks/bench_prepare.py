@@ -1,0 +1,217 @@
+"""CPU ms per pretraining sample on original vs prepared videos, side by side.
+
+Prepares (``tools/data/prepare_videos.py``'s transcoder, cached in
+``--cache-dir``) the shared Kinetics clips (340x256 .. 454x256: below the
+320 cap, so only the key-frame interval changes) and two 720p clips
+(``misc/cockatoo.mp4`` H.264, ``misc/big_buck_bunny_0_30.webm`` VP8: short
+side 720 -> 320), then measures, for every video set, in one process and
+interleaved sample by sample (the same sample index seeds both, so they
+read the very same frames):
+
+* ``ours``: the shipped train pipeline (``configs/_base_/datasets/
+  k400_unlabeled.py``: DecordInit, SampleClipPair(2 clips x 8 frames,
+  stride 8), DecordDecodeClips(short_side=320), ClipAugment (scale jitter,
+  crop 224, colour jitter, grayscale, blur, flip), FormatShape, Pack);
+* ``bound``: decode only (DecordInit, SampleClipPair, one sorted get_batch
+  of those frames), the floor for that storage;
+
+* ``ours_geo``: ``ours`` with ClipAugment's photometric ops off (resize,
+  crop only): the worker's share when colour jitter / grayscale / blur /
+  flip run on the GPU (``benchmarks/kornia_preprocessor.py``);
+
+and on the originals the two decoder options: ``DecordInit(num_threads=2)``
+(multi-threaded decode) and ``DecordDecodeClips(short_side=None)`` (no
+in-decoder resize; the config's 320 resizes the 720p clips in the decoder).
+CPU time is ``time.process_time`` (all threads of the process, decord's
+included: robust to other jobs on a shared machine); wall in brackets.
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_prepare.py --json out.json
+    (--quick: 2 Kinetics clips, all-intra only, 2 samples; seconds)
+"""
+import argparse
+import copy
+import json
+import os
+import os.path as osp
+import statistics
+import sys
+import time
+from collections import OrderedDict
+from typing import Dict, List, Optional
+
+os.environ.setdefault('OMP_NUM_THREADS', '1')
+
+import cv2  # noqa: E402
+import torch  # noqa: E402
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+sys.path.insert(0, osp.join(REPO, 'benchmarks'))
+
+import bench_pipeline as bp  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+
+from mmiivcl.utils.transcode import prepare_one  # noqa: E402
+
+SHARED = osp.join(REPO, '..', 'shared', 'data', 'videos')
+HD = ('misc/cockatoo.mp4', 'misc/big_buck_bunny_0_30.webm')
+# name -> (short side cap, key-frame interval)
+PREPARED = OrderedDict([('g16', (320, 16)), ('g8', (320, 8)),
+                        ('intra', (320, 1))])
+
+
+def pipelines(cfg: Config) -> Dict[str, List]:
+    ours = copy.deepcopy(list(cfg.train_pipeline))
+    types = [t['type'] for t in ours]
+    init, sampler = ours[0], ours[types.index('SampleClipPair')]
+    dec = types.index('DecordDecodeClips')
+    threads = copy.deepcopy(ours)
+    threads[0] = dict(init, num_threads=2)
+    noresize = copy.deepcopy(ours)
+    noresize[dec] = dict(noresize[dec], short_side=None)
+    from kornia_preprocessor import geometry_only_pipeline  # no kornia
+    return OrderedDict(
+        ours=ours, bound=[init, sampler, bp.DecodeOnly()],
+        ours_geo=geometry_only_pipeline(ours),
+        ours_t2=threads, bound_t2=[threads[0], sampler, bp.DecodeOnly()],
+        ours_noresize=noresize)
+
+
+def prepare_set(files: List[str], name: str, cache: str) -> List[str]:
+    short, gop = PREPARED[name]
+    out = []
+    for f in files:
+        dst = osp.join(cache, name, osp.splitext(osp.basename(f))[0] + '.mp4')
+        prepare_one(f, dst, short_side=short, gop=gop)
+        out.append(dst)
+    return out
+
+
+def measure(files: List[str], variants: List[str], pipes: Dict[str, List],
+            n: int, seed: int) -> Dict[str, Dict[str, float]]:
+    """Median CPU / wall ms per sample of each variant, interleaved."""
+    ann = bp.write_list(files, n)
+    try:
+        dss = {v: bp.SeededDataset(ann, pipes[v], seed) for v in variants}
+        for v in variants:  # warm-up: lazy imports, first open
+            dss[v][0]
+        times = {v: [] for v in variants}
+        for i in range(n):
+            for v in variants:
+                c, w = time.process_time(), time.perf_counter()
+                dss[v][i]
+                times[v].append((1e3 * (time.process_time() - c),
+                                 1e3 * (time.perf_counter() - w)))
+    finally:
+        os.unlink(ann)
+    return {v: dict(cpu_ms=statistics.median(c for c, _ in t),
+                    wall_ms=statistics.median(w for _, w in t),
+                    mean_cpu_ms=statistics.mean(c for c, _ in t))
+            for v, t in times.items()}
+
+
+def main(argv: Optional[List[str]] = None) -> Dict:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--data', default=SHARED,
+                   help='the shared videos folder (kinetics/, misc/)')
+    p.add_argument('--config', default=bp.DEFAULT_CONFIG)
+    p.add_argument('--cache-dir', default=osp.join(
+        os.environ.get('TMPDIR', '/tmp'), 'mmiivcl_bench_prepare'),
+        help='prepared videos (kept: a rerun reuses them)')
+    p.add_argument('--samples', type=int, default=24,
+                   help='samples per video set and variant')
+    p.add_argument('--prepared', nargs='+', default=list(PREPARED),
+                   choices=list(PREPARED))
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--quick', action='store_true')
+    p.add_argument('--json')
+    args = p.parse_args(argv)
+    if args.quick:
+        args.samples, args.prepared = 2, ['intra']
+        args.cache_dir = osp.join(args.cache_dir, 'quick')
+    kin_dir = osp.join(args.data, 'kinetics')
+    if not osp.isdir(kin_dir):
+        sys.exit(f'bench_prepare.py: {kin_dir} not found (--data: the '
+                 'shared videos folder, ../shared/data/videos)')
+    kinetics = sorted(osp.join(kin_dir, f) for f in os.listdir(kin_dir))
+    hd = [osp.join(args.data, f) for f in HD]
+    if args.quick:  # two Kinetics clips; no 720p set (its encode is slow)
+        kinetics, hd = kinetics[:2], []
+    cv2.setNumThreads(0)
+    torch.set_num_threads(1)
+    pipes = pipelines(Config.fromfile(args.config))
+    res = dict(args=vars(args), loadavg_start=os.getloadavg(), sets={},
+               bytes={}, prepare_s={})
+    print(f'{os.cpu_count()} CPUs, load average at start '
+          '%.2f %.2f %.2f' % os.getloadavg(), flush=True)
+    sets = OrderedDict()
+    for tag, files in (('kinetics', kinetics), ('720p', hd)):
+        if not files:
+            continue
+        sets[f'{tag}/original'] = files
+        for name in args.prepared:
+            t0 = time.perf_counter()
+            sets[f'{tag}/{name}'] = prepare_set(files, name,
+                                                osp.join(args.cache_dir, tag))
+            res['prepare_s'][f'{tag}/{name}'] = time.perf_counter() - t0
+    for key, files in sets.items():
+        res['bytes'][key] = sum(osp.getsize(f) for f in files)
+        variants = ['ours', 'bound', 'ours_geo']
+        if key.endswith('/original') and not args.quick:
+            variants += ['ours_t2', 'bound_t2', 'ours_noresize']
+        res['sets'][key] = measure(files, variants, pipes, args.samples,
+                                   args.seed)
+        m = res['sets'][key]
+        print(f'  {key:18s} ' + ' | '.join(
+            f'{v} {x["cpu_ms"]:6.1f} [{x["wall_ms"]:5.0f}]'
+            for v, x in m.items()), flush=True)
+    res['loadavg_end'] = os.getloadavg()
+    if args.json:  # the measurements first, whatever the printing does
+        with open(args.json, 'w') as f:
+            json.dump(res, f, indent=1)
+    print_table(res)
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(res, f, indent=1)
+    return res
+
+
+def print_table(res: Dict) -> None:
+    print('\nCPU ms per sample (median; wall ms in brackets), 1 thread unless '
+          't2; 2 clips x 8 frames, stride 8, full augmentation:')
+    print(f'{"videos":18s}{"MiB":>7s}{"ours":>16s}{"bound":>16s}'
+          f'{"ours/bound":>11s}{"ours t2":>16s}{"bound t2":>16s}'
+          f'{"no in-dec. resize":>19s}')
+    for key, m in res['sets'].items():
+        def cell(v, width=16):
+            x = m.get(v)
+            return (f'{x["cpu_ms"]:8.1f} [{x["wall_ms"]:4.0f}]'.rjust(width)
+                    if x else '-'.rjust(width))
+        frac = m['bound']['cpu_ms'] / m['ours']['cpu_ms']
+        print(f'{key:18s}{res["bytes"][key] / 2**20:7.1f}{cell("ours")}'
+              f'{cell("bound")}{100 * frac:10.0f}%{cell("ours_geo")}'
+              f'{cell("ours_t2")}'
+              f'{cell("bound_t2")}{cell("ours_noresize", 19)}')
+    parts = []
+    for tag in ('kinetics', '720p'):
+        if f'{tag}/original' not in res['sets']:
+            continue
+        orig = res['sets'][f'{tag}/original']['ours']['cpu_ms']
+        for key, m in res['sets'].items():
+            if not key.startswith(tag + '/'):
+                continue
+            ours, bound = m['ours']['cpu_ms'], m['bound']['cpu_ms']
+            parts.append(f'{key} {ours:.1f} ms ('
+                         + ('' if key.endswith('/original') else
+                            f'{orig / ours:.2f}x below original, ')
+                         + f'{100 * bound / ours:.0f}% of its bound; '
+                         f'geometry-only {m["ours_geo"]["cpu_ms"]:.1f} ms)')
+    res['ratios'] = parts
+    load0, load1 = res['loadavg_start'][0], res['loadavg_end'][0]
+    print('RATIOS ' + ' | '.join(parts) + ' (targets: prepared <= 50 ms, '
+          'original >= 90% of its decode bound; load average '
+          f'{load0:.1f} at start, {load1:.1f} at end)')
+
+
+if __name__ == '__main__':
+    main()
