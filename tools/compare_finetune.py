@@ -43,6 +43,11 @@ DEFAULT_PRETRAIN_DIR = default_work_dir(osp.join(ROOT, PRETRAIN_CONFIG))
 PRETRAIN_COMMAND = f'python tools/run_demo.py --config {PRETRAIN_CONFIG}'
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter,
+                     argparse.ArgumentDefaultsHelpFormatter):
+    """The description as written, every flag with its default."""
+
+
 def _count_lines(path: str) -> int:
     with open(path) as f:
         return sum(1 for line in f if line.strip())
@@ -98,18 +103,23 @@ def _resolve_checkpoints(p: argparse.ArgumentParser,
 
 
 def main(argv=None) -> Dict[str, List[float]]:
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--config', default=DEFAULT_CONFIG)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=_HelpFormatter)
+    p.add_argument('--config', default=DEFAULT_CONFIG,
+                   help='downstream finetune config (both runs)')
     p.add_argument('--checkpoint', nargs='+', default=None,
                    help='pretraining or exported checkpoint(s): one for '
-                   'every seed or one per seed (default: the latest in '
+                   'every seed or one per seed (None: the latest in '
                    '--pretrain-dir/seed<s>)')
     p.add_argument('--pretrain-dir', default=DEFAULT_PRETRAIN_DIR,
                    help='tools/run_demo.py work dir with seed<s>/ folders')
-    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2],
+                   help='finetuning seeds (each from the same seed\'s '
+                   'pretraining)')
     p.add_argument('--epochs', type=int, default=None,
                    help='override the config\'s max_epochs (same for both)')
-    p.add_argument('--work-dir', default='work_dirs/compare_finetune')
+    p.add_argument('--work-dir', default='work_dirs/compare_finetune',
+                   help='finetuning runs go to WORK_DIR/<init>_seed<s>')
     p.add_argument('--out', default=None, help='also write a JSON summary')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
                    help='config overrides for both runs (e.g. data_root)')

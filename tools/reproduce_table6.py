@@ -20,16 +20,19 @@ over several seeds (mean +- sample std), beside a randomly initialised
 backbone and chance. It also reads the NN statistics logged at every
 pretraining iteration (NNQueueStatsHook; QueueNNProbeHook on the intra queue
 for rho-MoCo, which has no NN queue) and draws the NN label-agreement curve
-(a Fig. 3b analogue in numbers). Finally it writes docs/reproduction.md (the
-table, the figure, the command, the machine, the date and a reading generated
-from the numbers) -- no number in it is typed by hand.
+(a Fig. 3b analogue in numbers). Finally it writes a report page (the table, the
+figure, the command, the machine, the date and a reading generated from the
+numbers; no number in it is typed by hand): into the work dir, or with --doc
+into the committed docs/reproduction.md.
 
 Finished runs are reused (a run is finished when its last checkpoint exists
 and its resolved config is unchanged); an interrupted run resumes from its
 last epoch checkpoint; --force redoes everything.
 
-    python tools/reproduce_table6.py                      # 3 seeds, defaults
-    python tools/reproduce_table6.py --seeds 0 --epochs 4  # a quick look
+    python tools/reproduce_table6.py --doc                # 3 seeds, defaults;
+                                                          # docs/reproduction.md
+    python tools/reproduce_table6.py --seeds 0 --epochs 4  # a quick look (page
+                                                          # in work_dirs/table6)
     python tools/reproduce_table6.py --video-folder DIR    # DIR/<class>/*.mp4
     python tools/reproduce_table6.py --train-list T --query-list Q \\
         --video-root V                                     # "path label" lists
@@ -64,6 +67,14 @@ sys.path.insert(0, ROOT)
 
 CONFIG = osp.join(ROOT, 'configs', 'demo', 'table6_r3d18_demo.py')
 DEFAULT_EPOCHS = 36  # the demo recipe (configs/demo/iivcl_r3d18_demo.py)
+#: The committed report page (written only with ``--doc``) and its figure.
+DOC = osp.join(ROOT, 'docs', 'reproduction.md')
+FIGURE_NAME = 'table6_nn_agreement.png'
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter,
+                     argparse.ArgumentDefaultsHelpFormatter):
+    """The module docstring as written, every flag with its default."""
 
 #: The three settings of Table 6, in the paper's row order.
 SETTINGS: Tuple[Dict[str, Any], ...] = (
@@ -93,17 +104,23 @@ PAPER_TABLE6 = {
 def parse_args(argv=None):
     from mmengine.config import DictAction
     p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+                                formatter_class=_HelpFormatter)
+    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2],
+                   help='pretraining seeds (one run per seed and setting; '
+                   'also the random-init seeds)')
     p.add_argument('--epochs', type=int, default=DEFAULT_EPOCHS,
-                   help=f'pretraining epochs per run (default '
-                   f'{DEFAULT_EPOCHS}); the LR schedule is fitted to it')
+                   help='pretraining epochs per run; the LR schedule is '
+                   'fitted to it')
     p.add_argument('--settings', nargs='+', choices=SETTING_KEYS,
-                   default=list(SETTING_KEYS))
+                   default=list(SETTING_KEYS),
+                   help='loss weightings to run (rho_moco = (1, 0), iivcl '
+                   '= (1, 1), nn_only = (0, 1))')
     p.add_argument('--config', default=CONFIG,
                    help='base pretraining config (lambdas set per run)')
     p.add_argument('--work-dir', default=osp.join(ROOT, 'work_dirs',
-                                                  'table6'))
+                                                  'table6'),
+                   help='runs, feature cache, results.md/json; also the '
+                   'report page and figure unless --doc is given')
     g = p.add_argument_group('data (default: the generated demo set)')
     g.add_argument('--data-root', default=osp.join(ROOT, 'data', 'demo'),
                    help='generated demo set (made here with the default '
@@ -121,24 +138,30 @@ def parse_args(argv=None):
                    help='folder the list paths are relative to')
     g = p.add_argument_group('training')
     g.add_argument('--batch-size', type=int, default=None,
-                   help='videos per step (default: the config\'s; lowered '
+                   help='videos per step (None: the config\'s; lowered '
                    'for small sets)')
     g.add_argument('--queue-len', type=int, default=None,
-                   help='queue rows (default: the config\'s, lowered so the '
+                   help='queue rows (None: the config\'s, lowered so the '
                    'queue holds fewer than half the training videos)')
     g.add_argument('--cfg-options', nargs='+', action=DictAction,
                    help='overrides of the base config (before the lambdas)')
     g.add_argument('--verbose', action='store_true',
-                   help='echo every training log line (default: one per '
+                   help='echo every training log line (otherwise one per '
                    'epoch)')
     g = p.add_argument_group('evaluation and report')
     g.add_argument('--probe-c', type=float, default=1.0,
                    help='inverse L2 strength of the linear probe')
-    g.add_argument('--eval-batch-size', type=int, default=16)
-    g.add_argument('--eval-workers', type=int, default=2)
-    g.add_argument('--doc', default=osp.join(ROOT, 'docs', 'reproduction.md'))
-    g.add_argument('--figure', default=osp.join(ROOT, 'docs', 'figures',
-                                                'table6_nn_agreement.png'))
+    g.add_argument('--eval-batch-size', type=int, default=16,
+                   help='videos per feature-extraction batch')
+    g.add_argument('--eval-workers', type=int, default=2,
+                   help='data loader workers of the feature extraction')
+    g.add_argument('--doc', nargs='?', const=DOC, default=None,
+                   help='write the report page here; --doc alone writes '
+                   f'the committed page {_rel(DOC)} (None: '
+                   'WORK_DIR/reproduction.md)')
+    g.add_argument('--figure', default=None,
+                   help='NN label-agreement figure (None: '
+                   f'figures/{FIGURE_NAME} next to the report page)')
     p.add_argument('--force', action='store_true',
                    help='redo every pretraining and evaluation')
     args = p.parse_args(argv)
@@ -150,6 +173,11 @@ def parse_args(argv=None):
         p.error('--train-list needs --video-root')
     if args.train_list and args.video_folder:
         p.error('use either --video-folder or --train-list/--query-list')
+    if args.doc is None:
+        args.doc = osp.join(args.work_dir, 'reproduction.md')
+    if args.figure is None:
+        args.figure = osp.join(osp.dirname(osp.abspath(args.doc)), 'figures',
+                               FIGURE_NAME)
     args.seeds = list(dict.fromkeys(args.seeds))
     args.settings = [k for k in SETTING_KEYS if k in args.settings]
     return args

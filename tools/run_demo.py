@@ -23,19 +23,26 @@ sys.path.insert(0, ROOT)
 CONFIG = osp.join(ROOT, 'configs', 'demo', 'iivcl_r3d18_demo.py')
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter,
+                     argparse.ArgumentDefaultsHelpFormatter):
+    """The description as written, every flag with its default."""
+
+
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument('--config', default=CONFIG)
+                                formatter_class=_HelpFormatter)
+    p.add_argument('--config', default=CONFIG,
+                   help='demo pretraining config')
     p.add_argument('--data-root', default=None,
-                   help='generated data set (default: the config\'s '
+                   help='generated data set (None: the config\'s '
                    'data_root, data/demo)')
     p.add_argument('--work-dir', default=None,
-                   help='default: work_dirs/demo for the default config, '
+                   help='None: work_dirs/demo for the default config, '
                    'work_dirs/demo_<config name> for another')
-    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2],
+                   help='pretraining (and random-init) seeds')
     p.add_argument('--epochs', type=int, default=None,
-                   help='pretraining epochs (default: the config\'s)')
+                   help='pretraining epochs (None: the config\'s)')
     p.add_argument('--force', action='store_true',
                    help='retrain even if a finished run exists')
     return p.parse_args()
