@@ -38,7 +38,7 @@ from mmiivcl.utils.killable import run_pool  # noqa: E402
 def parse_args(argv=None):
     p = argparse.ArgumentParser(
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        description='Find unreadable videos before training (issue 7.3).')
+        description='Find unreadable videos before training.')
     p.add_argument('source', help='list file ("path [label]" per line) or a '
                    'folder scanned recursively')
     p.add_argument('--root', default='', help='prefix of relative list paths '

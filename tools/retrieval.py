@@ -5,7 +5,8 @@ Test videos (queries) rank the train videos (gallery) by cosine similarity of
 backbone features averaged over the clips/frames the config's test pipeline
 samples; a query is a hit at k if one of its k nearest gallery videos has its
 class. Weights load through the checkpoint argument with the load report
-(DESIGN §10); without a checkpoint the backbone is random (a baseline; give
+(docs/design.md#loading-a-pretrained-backbone); without a checkpoint the
+backbone is random (a baseline; give
 several --seeds for mean ± std).
 
 Examples:

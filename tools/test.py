@@ -72,7 +72,8 @@ def main():
 
 def load_pretrained_backbone_if_needed(runner, checkpoint: str,
                                        min_ratio: float) -> bool:
-    """Test-only runs never call ``init_weights`` (DESIGN §10), so
+    """Test-only runs never call ``init_weights``
+    (docs/design.md#loading-a-pretrained-backbone), so
     ``model.init_cfg`` does not apply. A pretraining or exported checkpoint
     (``backbone.*`` only, none of the model's other keys) is loaded here
     through the PretrainedBackbone loader, with its report and checks,

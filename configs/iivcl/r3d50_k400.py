@@ -1,4 +1,5 @@
-# IIVCL, R3D-50 slow 8x8, Kinetics-400 unlabeled, 200 epochs (seed 001 Table 1).
+# IIVCL, R3D-50 slow 8x8, Kinetics-400 unlabeled, 200 epochs (IIVCL paper,
+# Table 1).
 #   tools/dist_train.sh configs/iivcl/r3d50_k400.py 8
 # 8 GPUs x 8 videos x rho=2 clips. auto_scale_lr gives lr = 0.4 x 64 / 512.
 # The paper's effective batch of 512 videos: 64 GPUs, or on 8 GPUs

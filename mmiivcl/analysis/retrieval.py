@@ -1,6 +1,7 @@
 """Zero-shot video retrieval of a (pretrained) backbone: the test-only path.
 
-Protocol (DESIGN §5 "retrieval", §10; seed 001 Table 7): no training. Every
+Protocol (docs/design.md#downstream-protocols; IIVCL paper, Sec. 4.8 and Table
+7): no training. Every
 video of the *query* list (UCF101/HMDB51: the test split 1; demo: the held-out
 ``query_list.txt``) is described by the online backbone's globally
 average-pooled features averaged over the M clips (3D) / frames (2D, VCLR)

@@ -1,4 +1,5 @@
-"""IIVCL model: loss composition (DESIGN §10), enqueue layout, NN before enqueue."""
+"""IIVCL model: loss composition (docs/design.md#loss-composition), enqueue
+layout, NN before enqueue."""
 import copy
 
 import pytest

@@ -1,9 +1,10 @@
-"""IIVCL: Inter-Intra Video Contrastive Learning (seed 001, Sec. 3).
+"""IIVCL: Inter-Intra Video Contrastive Learning (IIVCL paper, Sec. 3).
 
 Per video, rho clips x_1..x_rho (independently sampled and augmented) are
 encoded by the online encoder f^q and the momentum encoder f^k. Two heads
 project them: g^Intra (intra-video positives, Eq.2) and g^NN (nearest-neighbour
-positives from a queue, Eq.3-4). The total loss (Eq.5, DESIGN §10) is the mean
+positives from a queue, Eq.3-4). The total loss (Eq.5,
+docs/design.md#loss-composition) is the mean
 over the rho * (rho - 1) ordered clip pairs (i -> j), i != j, of
 
     lambda_intra * L_intra(z_i^q, z_j^k, Q_intra)
@@ -50,7 +51,8 @@ class IIVCL(BaseMomentumContrast):
         temperature (float): tau of Eq.1 (0.1).
         exclude_same_video (bool): mask queue rows holding keys of the query's
             own video (for NN lookup and negatives). Needed when the queue
-            spans a large part of a small data set (DESIGN §10). Rows never
+            spans a large part of a small data set
+            (docs/design.md#small-data-sets-and-the-demo). Rows never
             written are never used by the NN branch; until the NN queue holds
             a valid row for a query, that row's positive is its own key.
         shuffle_bn (bool): shuffle-BN on the key encoder (False with SyncBN).
