@@ -29,11 +29,13 @@ from typing import Dict, List, Optional
 
 TOOLS = osp.dirname(osp.abspath(__file__))
 ROOT = osp.dirname(TOOLS)
-sys.path[:0] = [ROOT, TOOLS]
+sys.path.insert(0, ROOT)
 import mmiivcl  # noqa: E402,F401
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner, find_latest_checkpoint  # noqa: E402
-from run_demo import default_work_dir  # noqa: E402
+
+from mmiivcl.experiments.demo import default_work_dir  # noqa: E402
+from mmiivcl.experiments.stats import fmt_mean_std, mean_std  # noqa: E402
 
 DEFAULT_CONFIG = osp.join(ROOT, 'configs/downstream/demo/'
                           'finetune_r3d18_demo_1scene.py')
@@ -71,9 +73,8 @@ def run_once(cfg: Config, checkpoint: Optional[str], seed: int,
 
 
 def _fmt(values: List[float]) -> str:
-    mean = statistics.mean(values)
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f'{mean:5.1f} +- {std:4.1f}'
+    """Mean +- sample std over seeds (the std is left out for one seed)."""
+    return f'{fmt_mean_std(*mean_std(values)):>12}'
 
 
 def _resolve_checkpoints(p: argparse.ArgumentParser,
@@ -157,7 +158,7 @@ def main(argv=None) -> Dict[str, List[float]]:
         f'({_count_lines(train_ann)} videos), {epochs} epochs, seeds '
         + ' '.join(map(str, args.seeds)),
         f'  {"backbone init":<34}' + ''.join(
-            f'{"seed " + str(s):>9}' for s in args.seeds) + '   mean +- std',
+            f'{"seed " + str(s):>9}' for s in args.seeds) + '   mean ± std',
     ]
     labels = {'pretrained': 'IIVCL demo backbone', 'random': 'random init'}
     for key in ('pretrained', 'random'):

@@ -15,8 +15,6 @@ of a random gallery order.
 """
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
-
 from .features import (ConfigLike, build_feature_model, build_list_dataset,
                        extract_features, load_config, resolve_pipeline)
 
@@ -183,10 +181,10 @@ def evaluate_retrieval(cfg_or_model: ConfigLike,
 def mean_std(results: Sequence[Dict[str, float]],
              topk: Sequence[int] = (1, 5, 10, 20)
              ) -> Dict[str, Tuple[float, float]]:
-    """Mean and (population) std of R@k over runs (e.g. seeds)."""
-    out = {}
-    for k in topk:
-        v = np.array([r[f'R@{k}'] for r in results], dtype=np.float64)
-        out[f'R@{k}'] = (float(v.mean()), float(v.std()))
-    return out
+    """Mean and sample std (ddof=1, NaN for one run) of R@k over runs (e.g.
+    seeds): :func:`mmiivcl.experiments.stats.mean_std`, the one definition
+    every table uses."""
+    from mmiivcl.experiments.stats import mean_std as _mean_std
+    return {f'R@{k}': _mean_std([r[f'R@{k}'] for r in results])
+            for k in topk}
 
