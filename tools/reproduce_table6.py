@@ -247,7 +247,7 @@ def main(argv=None) -> Dict[str, Any]:
                                   data)
             run_dir = osp.join(args.work_dir, k, f'seed{seed}')
             r = pretrain(run_dir, cfg, args.epochs, args.force, args.verbose,
-                         f'{setting["name"]} seed {seed}')
+                         f'{setting["name"]} seed {seed}', root=ROOT)
             r['run_dir'] = run_dir
             runs[(k, seed)] = r
             t_train += r['seconds']

@@ -71,7 +71,8 @@ def _echo(line: str, epochs: int) -> Optional[str]:
 
 
 def pretrain(run_dir: str, cfg, epochs: int, force: bool, verbose: bool,
-             label: str, tag: str = 'table6') -> Dict[str, Any]:
+             label: str, tag: str = 'table6',
+             root: str = REPO_ROOT) -> Dict[str, Any]:
     """Train one run with ``tools/train.py`` unless it is finished.
 
     The run is identified by a SHA-256 of the resolved config text written
@@ -79,7 +80,8 @@ def pretrain(run_dir: str, cfg, epochs: int, force: bool, verbose: bool,
     interrupted one resumes from its last checkpoint, a finished run of
     another config is refused (``force`` replaces it). Returns ``ckpt``,
     ``seconds`` (this call's training time, 0 when reused), ``reused`` and
-    the run's ``train_seconds`` / ``finished`` record."""
+    the run's ``train_seconds`` / ``finished`` record. ``root`` is the
+    repository whose ``tools/train.py`` runs (the working directory)."""
     ckpt = osp.join(run_dir, f'epoch_{epochs}.pth')
     # mmengine re-dumps the config into the work dir (adding launcher and
     # work_dir), so the run is identified by a hash of the text written here
@@ -112,14 +114,14 @@ def pretrain(run_dir: str, cfg, epochs: int, force: bool, verbose: bool,
         f.write(text)
     with open(sig_path, 'w', encoding='utf-8') as f:
         f.write(sig + '\n')
-    cmd = [sys.executable, osp.join(REPO_ROOT, 'tools', 'train.py'), cfg_path,
+    cmd = [sys.executable, osp.join(root, 'tools', 'train.py'), cfg_path,
            '--work-dir', run_dir] + (['--resume'] if resume else [])
     log_path = osp.join(run_dir, 'train_console.log')
     print(f'[{tag}] {label}: {"resuming" if resume else "pretraining"} -> '
           f'{rel(run_dir)} (log: {rel(log_path)})', flush=True)
     t0 = time.time()
     with open(log_path, 'a', encoding='utf-8') as log:
-        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE,
+        proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True,
                                 bufsize=1)
         for line in proc.stdout:
