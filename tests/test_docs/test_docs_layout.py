@@ -82,18 +82,42 @@ def test_no_readme_text_copied_into_docs():
         f'{n}x in {p}: {ln}' for ln, p, n in found)
 
 
-LINK = re.compile(r'\]\(([^)#\s]+)(?:#[^)]*)?\)|src="([^"#]+)"')
+LINK = re.compile(r'\]\(([^)#\s]*)(?:#([^)\s]*))?\)|src="([^"#]+)"')
+
+
+def github_slugs(markdown: str) -> set:
+    """Anchors GitHub gives the headings of a page: lower case, punctuation
+    other than '-' and '_' dropped, spaces to '-' (code fences skipped)."""
+    text = re.sub(r'```.*?```', '', markdown, flags=re.S)
+    slugs = set()
+    for h in re.findall(r'^#{1,6}\s+(.+?)\s*$', text, flags=re.M):
+        s = re.sub(r'[^\w\- ]', '', h.lower().replace('`', ''))
+        slugs.add(s.replace(' ', '-'))
+    return slugs
+
+
+def test_github_slugs_hand_examples():
+    page = ('# Get started\n## 3. Pre-flight: `tools/check_videos.py`\n'
+            '```\n# not a heading\n```\n## The demo data, and why\n')
+    assert github_slugs(page) == {
+        'get-started', '3-pre-flight-toolscheck_videospy',
+        'the-demo-data-and-why'}
 
 
 @pytest.mark.parametrize('path', [README] + DOCS, ids=osp.basename)
 def test_relative_links_resolve(path):
     missing = []
     for m in LINK.finditer(_read(path)):
-        target = m.group(1) or m.group(2)
+        target, anchor = (m.group(1) or m.group(3) or ''), m.group(2)
         if re.match(r'[a-z]+:', target):
             continue  # http(s), mailto
-        full = osp.normpath(osp.join(osp.dirname(path), target))
+        full = osp.normpath(osp.join(osp.dirname(path), target or
+                                     osp.basename(path)))
         rel = osp.relpath(full, REPO)
-        if not osp.exists(full) and rel not in PENDING:
-            missing.append(target)
+        if not osp.exists(full):
+            if rel not in PENDING:
+                missing.append(target)
+        elif anchor and full.endswith('.md') and \
+                anchor not in github_slugs(_read(full)):
+            missing.append(f'{target}#{anchor}')
     assert not missing, f'{osp.relpath(path, REPO)}: broken links {missing}'
