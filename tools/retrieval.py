@@ -62,6 +62,7 @@ def parse_args(argv=None):
                    help='device of the feature extraction; cuda when torch '
                    'sees a GPU, else cpu')
     p.add_argument('--min-load-ratio', '--min-ratio', dest='min_ratio',
+                   metavar='RATIO',
                    type=float, default=0.9,
                    help='smallest fraction of backbone parameters that must '
                    'load from the checkpoint (as tools/test.py)')
