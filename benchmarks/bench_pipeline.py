@@ -19,7 +19,7 @@ Compares, on the clips of ``../shared/data/videos/kinetics``:
   cheapest way decord offers to get those frames), nothing else;
 * ``prev`` (profile only): mmaction2's ``DecordDecode`` (one unsorted
   get_batch) with today's ClipAugment;
-* ``before`` (with ``--before REV``): the pipeline as issue 8 found it:
+* ``before`` (with ``--before REV``): the pipeline before the optimisation:
   ``DecordDecode`` and ClipAugment as of git revision REV (``fb4051e``),
   read with ``git show``.
 

@@ -1,6 +1,6 @@
 """Photometric clip augmentation on the training device (kornia), measured.
 
-The "bigger move" of issue 8: the workers decode, resize and crop (uint8),
+A bigger move for the pipeline: the workers decode, resize and crop (uint8),
 and colour jitter, grayscale, Gaussian blur and the horizontal flip run as
 batched tensor ops inside the model's data preprocessor, with kornia's
 ``VideoSequential(..., data_format='BCTHW', same_on_frame=True)`` drawing one

@@ -1,4 +1,5 @@
-"""Closes upstream packaging gaps of the pinned stack (DESIGN §1).
+"""Closes upstream packaging gaps of the pinned stack
+(docs/design.md#pinned-stack-and-upstream-gaps).
 
 Imported first by ``mmiivcl/__init__.py``; every patch is idempotent.
 

@@ -44,6 +44,7 @@ DEFAULT_CONFIG = osp.join(osp.dirname(osp.abspath(__file__)), '..', 'configs',
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description='Pre-flight check of an AVA data root (see docs/ava.md)')
     p.add_argument('--config', default=DEFAULT_CONFIG,
                    help='AVA detection config to read paths and classes from')
@@ -55,7 +56,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--skip-frames', action='store_true',
                    help='do not scan the frame folders')
     p.add_argument('--frame-tolerance', type=int, default=0,
-                   help='allowed |frame count - expected| (default 0)')
+                   help='allowed |frame count - expected|')
     return p.parse_args(argv)
 
 

@@ -37,16 +37,18 @@ from mmiivcl.utils.killable import run_pool  # noqa: E402
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(
-        description='Find unreadable videos before training (issue 7.3).')
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description='Find unreadable videos before training.')
     p.add_argument('source', help='list file ("path [label]" per line) or a '
                    'folder scanned recursively')
     p.add_argument('--root', default='', help='prefix of relative list paths '
                    "(the dataset's data_prefix['video'])")
     p.add_argument('--out-dir', default=None,
-                   help='where to write the outputs (default: the list '
+                   help='where to write the outputs (None: the list '
                    'file\'s folder, or the scanned folder)')
     p.add_argument('--workers', type=int,
-                   default=min(4, os.cpu_count() or 1))
+                   default=min(4, os.cpu_count() or 1),
+                   help='checking processes (min(4, CPU count))')
     p.add_argument('--timeout', type=float, default=60.0,
                    help='seconds per video before its process is killed')
     p.add_argument('--min-frames', type=int, default=8,

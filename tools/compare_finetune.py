@@ -29,11 +29,13 @@ from typing import Dict, List, Optional
 
 TOOLS = osp.dirname(osp.abspath(__file__))
 ROOT = osp.dirname(TOOLS)
-sys.path[:0] = [ROOT, TOOLS]
+sys.path.insert(0, ROOT)
 import mmiivcl  # noqa: E402,F401
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner, find_latest_checkpoint  # noqa: E402
-from run_demo import default_work_dir  # noqa: E402
+
+from mmiivcl.experiments.demo import default_work_dir  # noqa: E402
+from mmiivcl.experiments.stats import fmt_mean_std, mean_std  # noqa: E402
 
 DEFAULT_CONFIG = osp.join(ROOT, 'configs/downstream/demo/'
                           'finetune_r3d18_demo_1scene.py')
@@ -41,6 +43,11 @@ DEFAULT_CONFIG = osp.join(ROOT, 'configs/downstream/demo/'
 PRETRAIN_CONFIG = 'configs/demo/iivcl_r3d18_demo_1scene.py'
 DEFAULT_PRETRAIN_DIR = default_work_dir(osp.join(ROOT, PRETRAIN_CONFIG))
 PRETRAIN_COMMAND = f'python tools/run_demo.py --config {PRETRAIN_CONFIG}'
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter,
+                     argparse.ArgumentDefaultsHelpFormatter):
+    """The description as written, every flag with its default."""
 
 
 def _count_lines(path: str) -> int:
@@ -66,9 +73,8 @@ def run_once(cfg: Config, checkpoint: Optional[str], seed: int,
 
 
 def _fmt(values: List[float]) -> str:
-    mean = statistics.mean(values)
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f'{mean:5.1f} +- {std:4.1f}'
+    """Mean +- sample std over seeds (the std is left out for one seed)."""
+    return f'{fmt_mean_std(*mean_std(values)):>12}'
 
 
 def _resolve_checkpoints(p: argparse.ArgumentParser,
@@ -98,18 +104,23 @@ def _resolve_checkpoints(p: argparse.ArgumentParser,
 
 
 def main(argv=None) -> Dict[str, List[float]]:
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--config', default=DEFAULT_CONFIG)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=_HelpFormatter)
+    p.add_argument('--config', default=DEFAULT_CONFIG,
+                   help='downstream finetune config (both runs)')
     p.add_argument('--checkpoint', nargs='+', default=None,
                    help='pretraining or exported checkpoint(s): one for '
-                   'every seed or one per seed (default: the latest in '
+                   'every seed or one per seed (None: the latest in '
                    '--pretrain-dir/seed<s>)')
     p.add_argument('--pretrain-dir', default=DEFAULT_PRETRAIN_DIR,
                    help='tools/run_demo.py work dir with seed<s>/ folders')
-    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2],
+                   help='finetuning seeds (each from the same seed\'s '
+                   'pretraining)')
     p.add_argument('--epochs', type=int, default=None,
                    help='override the config\'s max_epochs (same for both)')
-    p.add_argument('--work-dir', default='work_dirs/compare_finetune')
+    p.add_argument('--work-dir', default='work_dirs/compare_finetune',
+                   help='finetuning runs go to WORK_DIR/<init>_seed<s>')
     p.add_argument('--out', default=None, help='also write a JSON summary')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
                    help='config overrides for both runs (e.g. data_root)')
@@ -147,7 +158,7 @@ def main(argv=None) -> Dict[str, List[float]]:
         f'({_count_lines(train_ann)} videos), {epochs} epochs, seeds '
         + ' '.join(map(str, args.seeds)),
         f'  {"backbone init":<34}' + ''.join(
-            f'{"seed " + str(s):>9}' for s in args.seeds) + '   mean +- std',
+            f'{"seed " + str(s):>9}' for s in args.seeds) + '   mean ± std',
     ]
     labels = {'pretrained': 'IIVCL demo backbone', 'random': 'random init'}
     for key in ('pretrained', 'random'):

@@ -119,6 +119,7 @@ def export_backbone(src: str, dst: str, momentum: bool = False) -> dict:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description='Keep only the online backbone (backbone.*) of an IIVCL '
         '/ VCLR pretraining checkpoint.')
     parser.add_argument('checkpoint', help='pretraining checkpoint (.pth)')

@@ -21,6 +21,11 @@ import sys
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter,
+                     argparse.ArgumentDefaultsHelpFormatter):
+    """The description as written, every flag with its default."""
+
+
 def _load_synthetic():
     """Import mmiivcl/demo/synthetic.py alone (numpy + OpenCV only), without
     ``mmiivcl/__init__`` pulling in torch and mmaction2."""
@@ -36,19 +41,25 @@ def _load_synthetic():
 def main(argv=None):
     syn = _load_synthetic()
     p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawTextHelpFormatter)
+                                formatter_class=_HelpFormatter)
     p.add_argument('out_dir', nargs='?',
                    default=osp.join(ROOT, 'data', 'demo'),
-                   help='output folder (default: data/demo)')
-    p.add_argument('--num-per-class', type=int, default=32)
+                   help='output folder')
+    p.add_argument('--num-per-class', type=int, default=32,
+                   help='videos per class')
     p.add_argument('--classes', nargs='+', default=None,
                    choices=syn.MOTION_CLASSES, metavar='CLASS',
                    help='subset of: ' + ' '.join(syn.MOTION_CLASSES))
-    p.add_argument('--num-frames', type=int, default=96)
-    p.add_argument('--size', type=int, default=40)
-    p.add_argument('--fps', type=float, default=12.0)
-    p.add_argument('--query-ratio', type=float, default=0.25)
-    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--num-frames', type=int, default=96,
+                   help='frames per video')
+    p.add_argument('--size', type=int, default=40,
+                   help='frame height and width in pixels')
+    p.add_argument('--fps', type=float, default=12.0,
+                   help='frame rate written into the files')
+    p.add_argument('--query-ratio', type=float, default=0.25,
+                   help='held-out (query) fraction per class')
+    p.add_argument('--seed', type=int, default=0,
+                   help='seed of every random draw of the set')
     p.add_argument('--drift', type=float, default=0.5,
                    help='within-shot colour drift strength in [0, 1]')
     p.add_argument('--shots', type=int, default=1,
@@ -64,8 +75,10 @@ def main(argv=None):
     p.add_argument('--clutter', action=argparse.BooleanOptionalAction,
                    default=True,
                    help='textured backgrounds and 2-5 distractor shapes')
-    p.add_argument('--fourcc', default='mp4v')
-    p.add_argument('--workers', type=int, default=None)
+    p.add_argument('--fourcc', default='mp4v',
+                   help='OpenCV video codec of the .mp4 files')
+    p.add_argument('--workers', type=int, default=None,
+                   help='rendering processes (None: min(4, CPU count))')
     p.add_argument('--force', action='store_true',
                    help='regenerate even if an identical set exists')
     args = p.parse_args(argv)

@@ -5,7 +5,7 @@
 #   2. the demo pretraining with every monitor on
 #      (configs/demo/iivcl_r3d18_demo_monitor.py; skipped when WORK_DIR
 #      already holds a final checkpoint),
-#   3. the NN grid sequence (seed 001 Fig. 3b) stacked from the run's
+#   3. the NN grid sequence (IIVCL paper, Fig. 3b) stacked from the run's
 #      nn_grid/epoch_*.png,
 #   4. t-SNE of all demo videos, random init vs the pretrained backbone,
 #   5. the monitor curves (NN label agreement, kNN top-1) from the run's log,

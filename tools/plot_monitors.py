@@ -18,6 +18,11 @@ import os
 import os.path as osp
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter,
+                     argparse.ArgumentDefaultsHelpFormatter):
+    """The description as written, every flag with its default."""
+
+
 def read_scalars(work_dir):
     files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
                                       'scalars.json')))
@@ -29,9 +34,9 @@ def read_scalars(work_dir):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument('work_dir')
-    p.add_argument('--out', required=True)
+                                formatter_class=_HelpFormatter)
+    p.add_argument('work_dir', help='work dir of the pretraining run')
+    p.add_argument('--out', required=True, help='output PNG')
     p.add_argument('--chance', type=float, default=None,
                    help='chance NN label agreement (sum_c p_c^2)')
     p.add_argument('--smooth', type=int, default=5,

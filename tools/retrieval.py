@@ -5,7 +5,8 @@ Test videos (queries) rank the train videos (gallery) by cosine similarity of
 backbone features averaged over the clips/frames the config's test pipeline
 samples; a query is a hit at k if one of its k nearest gallery videos has its
 class. Weights load through the checkpoint argument with the load report
-(DESIGN §10); without a checkpoint the backbone is random (a baseline; give
+(docs/design.md#loading-a-pretrained-backbone); without a checkpoint the
+backbone is random (a baseline; give
 several --seeds for mean ± std).
 
 Examples:
@@ -31,21 +32,40 @@ from mmiivcl.analysis.retrieval import (evaluate_retrieval,  # noqa: E402
                                         format_retrieval_table, mean_std)
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter,
+                     argparse.ArgumentDefaultsHelpFormatter):
+    """The description as written, every flag with its default."""
+
+
+def _default_device() -> str:
+    """cuda when torch sees a GPU, else cpu."""
+    import torch
+    return 'cuda' if torch.cuda.is_available() else 'cpu'
+
+
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=_HelpFormatter)
     p.add_argument('config', help='retrieval or pretraining config')
     p.add_argument('checkpoint', nargs='?', default=None,
                    help='checkpoint with backbone.* weights (omit: random)')
     p.add_argument('--gallery-list', help='gallery list (default: config)')
     p.add_argument('--query-list', help='query list (default: config)')
     p.add_argument('--data-prefix', help='video root (default: config)')
-    p.add_argument('--topk', type=int, nargs='+', default=[1, 5, 10, 20])
-    p.add_argument('--batch-size', type=int, default=8)
-    p.add_argument('--num-workers', type=int, default=2)
-    p.add_argument('--device', default='cpu')
-    p.add_argument('--min-ratio', type=float, default=0.9,
-                   help='fail when less of the backbone loads')
+    p.add_argument('--topk', type=int, nargs='+', default=[1, 5, 10, 20],
+                   help='k of the R@k columns')
+    p.add_argument('--batch-size', type=int, default=8,
+                   help='videos per feature-extraction batch')
+    p.add_argument('--num-workers', type=int, default=2,
+                   help='data loader workers')
+    p.add_argument('--device', default=_default_device(),
+                   help='device of the feature extraction; cuda when torch '
+                   'sees a GPU, else cpu')
+    p.add_argument('--min-load-ratio', '--min-ratio', dest='min_ratio',
+                   metavar='RATIO',
+                   type=float, default=0.9,
+                   help='smallest fraction of backbone parameters that must '
+                   'load from the checkpoint (as tools/test.py)')
     p.add_argument('--seeds', type=int, nargs='+', default=[0],
                    help='init seeds (several only make sense without a '
                    'checkpoint: mean ± std of a random backbone)')

@@ -23,30 +23,29 @@ sys.path.insert(0, ROOT)
 CONFIG = osp.join(ROOT, 'configs', 'demo', 'iivcl_r3d18_demo.py')
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter,
+                     argparse.ArgumentDefaultsHelpFormatter):
+    """The description as written, every flag with its default."""
+
+
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument('--config', default=CONFIG)
+                                formatter_class=_HelpFormatter)
+    p.add_argument('--config', default=CONFIG,
+                   help='demo pretraining config')
     p.add_argument('--data-root', default=None,
-                   help='generated data set (default: the config\'s '
+                   help='generated data set (None: the config\'s '
                    'data_root, data/demo)')
     p.add_argument('--work-dir', default=None,
-                   help='default: work_dirs/demo for the default config, '
+                   help='None: work_dirs/demo for the default config, '
                    'work_dirs/demo_<config name> for another')
-    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2],
+                   help='pretraining (and random-init) seeds')
     p.add_argument('--epochs', type=int, default=None,
-                   help='pretraining epochs (default: the config\'s)')
+                   help='pretraining epochs (None: the config\'s)')
     p.add_argument('--force', action='store_true',
                    help='retrain even if a finished run exists')
     return p.parse_args()
-
-
-def default_work_dir(config: str) -> str:
-    """Where the seeds' runs of ``config`` go: work_dirs/demo for the main
-    job's config, work_dirs/demo_<config name> for another."""
-    name = osp.splitext(osp.basename(config))[0]
-    return osp.join(ROOT, 'work_dirs', 'demo' if osp.abspath(config) ==
-                    CONFIG else f'demo_{name}')
 
 
 def train_command(config, data_root, work_dir, seed, epochs, cfg):
@@ -89,6 +88,7 @@ def main():
     if args.data_root is None:
         args.data_root = osp.join(ROOT, cfg.get('data_root', 'data/demo'))
     if args.work_dir is None:
+        from mmiivcl.experiments.demo import default_work_dir
         args.work_dir = default_work_dir(args.config)
     # the generator's parameters: its defaults unless the config has
     # ``demo_data = dict(...)``
@@ -113,13 +113,9 @@ def main():
             chance = r['chance']
             print(f'[demo] seed {s} {name}: R@1 {r["R@1"]:.1f}  '
                   f'R@5 {r["R@5"]:.1f}', flush=True)
-    stats = {}
-    for name, rs in rows.items():
-        # sample standard deviation (n - 1) over seeds; 0 for one seed
-        stats[name] = {k: (float(np.mean([r[k] for r in rs])),
-                           float(np.std([r[k] for r in rs],
-                                        ddof=1 if len(rs) > 1 else 0)))
-                       for k in ('R@1', 'R@5')}
+    from mmiivcl.experiments.stats import mean_std
+    stats = {name: {k: mean_std([r[k] for r in rs]) for k in ('R@1', 'R@5')}
+             for name, rs in rows.items()}
     n_q = sum(1 for _ in open(lists['query_list']))
     n_g = sum(1 for _ in open(lists['gallery_list']))
     lines = [
@@ -131,13 +127,14 @@ def main():
         '| backbone | R@1 (%) | R@5 (%) |',
         '|---|---:|---:|',
     ]
+    from mmiivcl.experiments.stats import fmt_mean_std
     for name, st in stats.items():
-        lines.append(f'| {name} | {st["R@1"][0]:.1f} ± {st["R@1"][1]:.1f} | '
-                     f'{st["R@5"][0]:.1f} ± {st["R@5"][1]:.1f} |')
+        lines.append(f'| {name} | {fmt_mean_std(*st["R@1"])} | '
+                     f'{fmt_mean_std(*st["R@5"])} |')
     lines.append(f'| chance | {chance["R@1"]:.1f} | {chance["R@5"]:.1f} |')
     (ml, sl), (mr, sr) = (stats['IIVCL (learned)']['R@1'],
                           stats['random init']['R@1'])
-    spread = max(sl, sr)
+    spread = max(sl, sr)  # NaN with one seed
     ratio = (f'{(ml - mr) / spread:.1f} x the larger seed std '
              f'({spread:.1f}, sample std over seeds)' if spread > 0 else
              'no seed std (one seed)')

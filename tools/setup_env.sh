@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent environment set-up used by both Quick-start commands.
-# Creates .venv inside the repository and installs the known-good set of DESIGN §1.
+# Creates .venv inside the repository and installs the known-good set
+# (docs/design.md#pinned-stack-and-upstream-gaps).
 #   TORCH_SPEC   torch requirement (default: torch==2.13.0, the CPU wheel on this machine kind;
 #                GPU users: e.g. TORCH_SPEC="torch==2.13.0" with their CUDA index configured)
 #   VENV_DIR     where the environment lives (default: <repo>/.venv)

@@ -16,7 +16,9 @@ from mmiivcl.utils.launch import prepare_cfg_for_launch  # noqa: E402
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description='Test with mmiivcl')
+    parser = argparse.ArgumentParser(
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description='Test with mmiivcl')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save logs and metrics')
@@ -32,7 +34,8 @@ def parse_args():
         '--min-load-ratio', type=float, default=0.9,
         help='with a pretraining / exported checkpoint: smallest fraction of '
         'backbone parameters that must load (see docs/transfer.md)')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help='set by the launcher (torch.distributed)')
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -69,7 +72,8 @@ def main():
 
 def load_pretrained_backbone_if_needed(runner, checkpoint: str,
                                        min_ratio: float) -> bool:
-    """Test-only runs never call ``init_weights`` (DESIGN §10), so
+    """Test-only runs never call ``init_weights``
+    (docs/design.md#loading-a-pretrained-backbone), so
     ``model.init_cfg`` does not apply. A pretraining or exported checkpoint
     (``backbone.*`` only, none of the model's other keys) is loaded here
     through the PretrainedBackbone loader, with its report and checks,

@@ -15,7 +15,9 @@ from mmiivcl.utils.launch import prepare_cfg_for_launch  # noqa: E402
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description='Train with mmiivcl')
+    parser = argparse.ArgumentParser(
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description='Train with mmiivcl')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
@@ -32,14 +34,16 @@ def parse_args():
     parser.add_argument('--diff-rank-seed', action='store_true',
                         help='different seeds for different ranks')
     parser.add_argument('--deterministic', action='store_true',
-                        help='deterministic options (see README, resume)')
+                        help='torch deterministic algorithms, no cuDNN benchmark '
+                        '(docs/troubleshooting.md, exact resume)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, key=value (mmengine DictAction)')
     parser.add_argument('--launcher',
                         choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help='set by the launcher (torch.distributed)')
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)

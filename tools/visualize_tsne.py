@@ -32,26 +32,49 @@ from mmiivcl.analysis.features import (build_feature_model,  # noqa: E402
 from mmiivcl.analysis.tsne import plot_embedding, tsne_embedding  # noqa
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter,
+                     argparse.ArgumentDefaultsHelpFormatter):
+    """The description as written, every flag with its default."""
+
+
+def _default_device() -> str:
+    """cuda when torch sees a GPU, else cpu."""
+    import torch
+    return 'cuda' if torch.cuda.is_available() else 'cpu'
+
+
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument('config')
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=_HelpFormatter)
+    p.add_argument('config', help='retrieval or pretraining config (model '
+                   'and test pipeline)')
     p.add_argument('checkpoint', nargs='?', default=None,
                    help='checkpoint with backbone.* weights (omit: random)')
     p.add_argument('--list', required=True, help='"path label" list file')
     p.add_argument('--data-prefix', default='', help='video root')
     p.add_argument('--classes', help='class names, one per line')
     p.add_argument('--out', required=True, help='output PNG')
-    p.add_argument('--title', default=None)
-    p.add_argument('--perplexity', type=float, default=30.0)
+    p.add_argument('--title', default=None,
+                   help='figure title (None: t-SNE, <checkpoint name>)')
+    p.add_argument('--perplexity', type=float, default=30.0,
+                   help='t-SNE perplexity (capped at (N - 1) / 3)')
     p.add_argument('--seed', type=int, default=0,
                    help='t-SNE and random-init seed')
-    p.add_argument('--batch-size', type=int, default=8)
-    p.add_argument('--num-workers', type=int, default=2)
-    p.add_argument('--device', default='cpu')
-    p.add_argument('--min-ratio', type=float, default=0.9)
+    p.add_argument('--batch-size', type=int, default=8,
+                   help='videos per feature-extraction batch')
+    p.add_argument('--num-workers', type=int, default=2,
+                   help='data loader workers')
+    p.add_argument('--device', default=_default_device(),
+                   help='device of the feature extraction; cuda when torch '
+                   'sees a GPU, else cpu')
+    p.add_argument('--min-load-ratio', '--min-ratio', dest='min_ratio',
+                   metavar='RATIO',
+                   type=float, default=0.9,
+                   help='smallest fraction of backbone parameters that must '
+                   'load from the checkpoint (as tools/test.py)')
     p.add_argument('--save-features', help='also save feats/labels (.npz)')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction)
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   help='override config settings, key=value')
     return p.parse_args(argv)
 
 

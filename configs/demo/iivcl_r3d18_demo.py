@@ -3,7 +3,8 @@
 # frames at 40x40, scenes from a pool of 8 looks shared by every class, see
 # mmiivcl/demo/synthetic.py). A narrow R3D-18 (base 16 channels, 128-d
 # output) on 8x32^2 clips, rho = 2, a queue below half the training set with
-# same-video exclusion on (DESIGN §10), 1080 steps of 8 videos.
+# same-video exclusion on (docs/design.md#small-data-sets-and-the-demo), 1080
+# steps of 8 videos.
 #   python tools/train.py configs/demo/iivcl_r3d18_demo.py
 #   python tools/run_demo.py        # 3 seeds + retrieval table (main job)
 _base_ = [
@@ -29,15 +30,16 @@ model = dict(
     feat_dim=64,
     queue_len=96,  # 48 videos x 2 clips, below half of the 240 train videos
     exclude_same_video=True,
-    # one process: emulate shuffle-BN with 2 BN groups of 4 videos (DESIGN
-    # §7); plain BN over the whole batch lets the keys of this step be
+    # one process: emulate shuffle-BN with 2 BN groups of 4 videos
+    # (docs/design.md#shuffle-bn-on-one-process); plain BN over the whole batch
+    # lets the keys of this step be
     # recognised by their batch statistics
     bn_groups=2,
     temperature=0.1)
 
 # The paper's per-clip augmentation scaled to 32 px, without colour jitter,
 # grayscale and blur: on the CPU budget they slow the pretext task down too
-# much (README "Quick start", measured); the demo's colours already drift
+# much (docs/demo_notes.md, measured); the demo's colours already drift
 # within a video. No flip either: flipping one clip of a pair reverses its
 # motion, and the classes include left/right and cw/ccw.
 train_pipeline = [

@@ -2,7 +2,7 @@
 # demo data: every video is filmed in the same scene (one shared look:
 # background, distractors, the object's shape and colours), each with its
 # own camera, placement, size and motion parameters. This is the pretraining
-# of the transfer demo (README "Transfer", "Demo: does the learned backbone
+# of the transfer demo (docs/transfer.md, "Demo: does the learned backbone
 # help?"): with 8 scenes the learned features group by scene and do not
 # help a classifier; with one they do.
 #   python tools/run_demo.py --config configs/demo/iivcl_r3d18_demo_1scene.py

@@ -1,4 +1,5 @@
-# The CPU demo (iivcl_r3d18_demo.py) with every monitor of issue 6 switched on:
+# The CPU demo (iivcl_r3d18_demo.py) with every monitor of docs/inspect.md
+# switched on:
 # - NNQueueStatsHook: queue fill, NN similarity mean/std, same-video fraction
 #   and NN label agreement in every training log line (train/nnq_*);
 # - NNVisualizationHook: fixed query videos and their top-5 queue NNs,

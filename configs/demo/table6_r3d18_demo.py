@@ -1,4 +1,5 @@
-# Seed 001 Table 6 at small scale (tools/reproduce_table6.py): the CPU demo
+# The IIVCL paper's Table 6 at small scale (tools/reproduce_table6.py): the CPU
+# demo
 # (iivcl_r3d18_demo.py: R3D-18, base 16 channels, 128-d features, 8x32^2
 # clips, rho = 2, queue 96 = 48 videos < half of the 240 training videos,
 # same-video exclusion on) with the measurements the comparison reports,

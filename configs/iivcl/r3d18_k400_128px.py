@@ -1,4 +1,4 @@
-# IIVCL R3D-18 at 8x128^2 (seed 001 Table 1).
+# IIVCL R3D-18 at 8x128^2 (IIVCL paper, Table 1).
 _base_ = './r3d50_k400.py'
 model = dict(
     backbone=dict(_delete_=True, type='ResNet3d', depth=18, pretrained=None,

@@ -1,4 +1,4 @@
-# IIVCL R3D-50 8x8, 400 epochs (seed 001 Tables 1 and 5).
+# IIVCL R3D-50 8x8, 400 epochs (IIVCL paper, Tables 1 and 5).
 _base_ = './r3d50_k400.py'
 train_cfg = dict(max_epochs=400)
 param_scheduler = [

@@ -1,4 +1,4 @@
-# IIVCL initialised from a rho-MoCo checkpoint (seed 001 Table 8):
+# IIVCL initialised from a rho-MoCo checkpoint (IIVCL paper, Table 8):
 #   --cfg-options load_from=work_dirs/pmoco_r3d50_k400/epoch_200.pth
 # load_from loads the full state (backbone, heads, momentum encoder, intra
 # queue); the NN branch (absent from rho-MoCo) starts fresh.

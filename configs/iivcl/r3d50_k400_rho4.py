@@ -1,4 +1,4 @@
-# IIVCL R3D-50 8x8 with rho = 4 clips per video (seed 001 Table 5).
+# IIVCL R3D-50 8x8 with rho = 4 clips per video (IIVCL paper, Table 5).
 _base_ = './r3d50_k400.py'
 train_pipeline = [
     dict(type='DecordInit', io_backend='disk'),

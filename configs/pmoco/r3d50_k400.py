@@ -1,4 +1,4 @@
-# rho-MoCo baseline (seed 001 Table 6: lambda_intra=1, lambda_nn=0). The NN
+# rho-MoCo baseline (IIVCL paper, Table 6: lambda_intra=1, lambda_nn=0). The NN
 # branch is neither built nor run.
 _base_ = '../iivcl/r3d50_k400.py'
 model = dict(lambda_intra=1.0, lambda_nn=0.0, head_nn=None)

@@ -1,4 +1,4 @@
-# Zero-shot retrieval on UCF101 split 1 (DESIGN §5, seed 001 Table 7): no
+# Zero-shot retrieval on UCF101 split 1 (IIVCL paper, Sec. 4.8 and Table 7): no
 # training; every test video queries the train videos by cosine similarity of
 # backbone features (global average pool of the R3D-50 slow pathway 8x8,
 # averaged over 10 uniformly spaced clips, centre crop 224), R@1/5/10/20.

@@ -2,7 +2,8 @@
 # (tools/generate_demo_data.py -> data/demo, 96 frames of 40 px).
 # ResNet-18 2D on 32 x 32 frames, K = 3 segments, 64-d embeddings, banks
 # below half of the 240 training videos with same-video exclusion on
-# (DESIGN §10), a short cosine schedule and a faster momentum (0.99,
+# (docs/design.md#small-data-sets-and-the-demo), a short cosine schedule and a
+# faster momentum (0.99,
 # constant) than the paper's 0.999, which would leave the key encoder almost
 # at its initialisation over ~180 iterations.
 #   python tools/train.py configs/vclr/r2d18_demo.py

@@ -1,5 +1,6 @@
-# VCLR, ResNet-50 2D, Kinetics-400 unlabeled, 400 epochs (seed 002; the
-# numbers the paper left out come from the public VCLR code, DESIGN §10).
+# VCLR, ResNet-50 2D, Kinetics-400 unlabeled, 400 epochs (VCLR paper; the
+# numbers the paper left out come from the public VCLR code,
+# docs/design.md#vclr-details-the-paper-leaves-out).
 #   tools/dist_train.sh configs/vclr/r2d50_k400.py 8
 # 8 GPUs x 64 videos = the paper's total batch of 512; every video gives
 # 7 frames (3 online, 6 through the momentum encoder). auto_scale_lr sets

@@ -1,6 +1,6 @@
 # VCLR segment-clip variant: every frame of the 2D model becomes a short
 # clip (8 frames at stride 4) starting in its segment, encoded by R3D-18 at
-# 128 x 128 (the 3D variant of seed 002's Sec. 3; cf. IIVCL's R3D-18 at
+# 128 x 128 (the 3D variant of the VCLR paper's Sec. 3; cf. IIVCL's R3D-18 at
 # 8x128^2). Every clip gets its own MoCo-v2 augmentation, shared by its
 # frames.
 #   tools/dist_train.sh configs/vclr/r3d18_k400_segclip.py 8

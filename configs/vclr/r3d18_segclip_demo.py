@@ -5,7 +5,7 @@
 # frame-averaged features cannot see; 3D clips can. The training recipe is
 # the IIVCL demo's: 32-px crops without colour augmentation or flip, batch 8
 # in 2 emulated shuffle-BN groups, lr 0.03 constant after one warm-up epoch,
-# 36 epochs (README "Quick start" has why).
+# 36 epochs (docs/demo_notes.md has why).
 #   python tools/train.py configs/vclr/r3d18_segclip_demo.py
 #   python tools/retrieval.py configs/vclr/r3d18_segclip_demo.py CKPT
 _base_ = './r2d18_demo.py'

@@ -1,5 +1,5 @@
 """Inspection tools: feature extraction for test-only runs, zero-shot
-retrieval, t-SNE pictures and the NN-queue grid (issue 6). Imported on demand
+retrieval, t-SNE pictures and the NN-queue grid. Imported on demand
 by ``tools/retrieval.py``, ``tools/visualize_tsne.py`` and the NN hooks; not
 needed for training."""
 from .features import (build_feature_model, build_list_dataset,

@@ -1,11 +1,12 @@
 """Video-level backbone features for test-only tools (retrieval, t-SNE).
 
-One path for every tool (user needs item 52): a model built from a config
+One path for every tool: a model built from a config
 (any model with a ``backbone`` and ``extract_feat``: a pretraining model such
 as ``IIVCL``, or the head-less ``VideoFeatureExtractor`` of the retrieval
 configs), initialised with ``init_weights()`` and then loaded through
 :func:`~mmiivcl.models.pretrained.load_backbone_checkpoint`, which prints the
-load report (DESIGN §10: ``Runner.test()`` never calls ``init_weights()``, so
+load report (docs/design.md#loading-a-pretrained-backbone: ``Runner.test()``
+never calls ``init_weights()``, so
 test-only runs load through their checkpoint argument). Features are the
 online backbone's globally average-pooled output averaged over the M clips
 (3D) or frames (2D) the test pipeline samples per video

@@ -1,6 +1,6 @@
 """Feature-cache linear probe: a linear classifier on frozen backbone features.
 
-The fast small-scale stand-in for the linear evaluation protocol (seed 001,
+The fast small-scale stand-in for the linear evaluation protocol (IIVCL paper,
 Table 6 "K400 Linear"): the frozen backbone's video features (clip-averaged,
 :func:`~mmiivcl.analysis.features.extract_features`) are extracted *once*;
 a multinomial logistic regression (scikit-learn, L-BFGS, L2 penalty) is

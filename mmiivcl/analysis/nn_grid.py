@@ -1,6 +1,7 @@
 """Nearest neighbours of query videos in a feature queue, drawn as a grid.
 
-Pure helpers of :class:`~mmiivcl.engine.hooks.NNVisualizationHook` (seed 001
+Pure helpers of :class:`~mmiivcl.engine.hooks.NNVisualizationHook` (IIVCL
+paper,
 Fig. 3b): the k most similar *distinct videos* among the queue rows, the
 middle frame of a video, and the picture: one row per query, the query's frame
 in column 0 and its neighbours, most similar first, in columns 1..k. Each

@@ -1,6 +1,7 @@
 """Zero-shot video retrieval of a (pretrained) backbone: the test-only path.
 
-Protocol (DESIGN §5 "retrieval", §10; seed 001 Table 7): no training. Every
+Protocol (docs/design.md#downstream-protocols; IIVCL paper, Sec. 4.8 and Table
+7): no training. Every
 video of the *query* list (UCF101/HMDB51: the test split 1; demo: the held-out
 ``query_list.txt``) is described by the online backbone's globally
 average-pooled features averaged over the M clips (3D) / frames (2D, VCLR)
@@ -13,8 +14,6 @@ nearest gallery videos (k = 1, 5, 10, 20). The metric itself is
 of a random gallery order.
 """
 from typing import Any, Dict, List, Optional, Sequence, Tuple
-
-import numpy as np
 
 from .features import (ConfigLike, build_feature_model, build_list_dataset,
                        extract_features, load_config, resolve_pipeline)
@@ -182,10 +181,10 @@ def evaluate_retrieval(cfg_or_model: ConfigLike,
 def mean_std(results: Sequence[Dict[str, float]],
              topk: Sequence[int] = (1, 5, 10, 20)
              ) -> Dict[str, Tuple[float, float]]:
-    """Mean and (population) std of R@k over runs (e.g. seeds)."""
-    out = {}
-    for k in topk:
-        v = np.array([r[f'R@{k}'] for r in results], dtype=np.float64)
-        out[f'R@{k}'] = (float(v.mean()), float(v.std()))
-    return out
+    """Mean and sample std (ddof=1, NaN for one run) of R@k over runs (e.g.
+    seeds): :func:`mmiivcl.experiments.stats.mean_std`, the one definition
+    every table uses."""
+    from mmiivcl.experiments.stats import mean_std as _mean_std
+    return {f'R@{k}': _mean_std([r[f'R@{k}'] for r in results])
+            for k in topk}
 

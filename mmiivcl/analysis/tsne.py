@@ -1,4 +1,4 @@
-"""t-SNE picture of video features coloured by class (seed 001's t-SNE
+"""t-SNE picture of video features coloured by class (the IIVCL paper's t-SNE
 figure). scikit-learn's :class:`~sklearn.manifold.TSNE` on L2-normalised
 features; matplotlib (Agg) draws one colour per class with a legend."""
 from typing import Optional, Sequence

@@ -1,6 +1,6 @@
 """Consistency checks for AVA action-detection configs and data roots.
 
-AVA fails silently in several ways (DESIGN §7, user_needs items 16 and 37-39):
+AVA fails silently in several ways (docs/design.md#ava-pitfalls):
 
 * a head whose ``num_classes`` disagrees with the dataset's label indexing, or
   a metric whose ``num_classes`` / ``custom_classes`` disagree with the head,

@@ -25,7 +25,8 @@ class VideoDecodeError(RuntimeError):
 
 
 class VideoTooShortError(VideoDecodeError):
-    """Fewer decodable frames than ``min_frames`` (DESIGN §10, short videos).
+    """Fewer decodable frames than ``min_frames``
+    (docs/design.md#short-videos).
 
     Args:
         filename: path of the video.

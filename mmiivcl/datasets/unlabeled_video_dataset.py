@@ -3,8 +3,9 @@
 Videos come from a list file (``path [label]`` per line) or from a recursive
 folder scan. Labels are optional (``-1`` when absent) and only serve
 monitoring (kNN, retrieval). In training, a video that cannot be used
-(corrupted, 0-byte, missing, fewer than ``min_frames`` frames; DESIGN §10 and
-issue 7.1) is replaced by another random video: the file is warned about once
+(corrupted, 0-byte, missing, fewer than ``min_frames`` frames;
+docs/design.md#unreadable-videos) is replaced by another random video: the file
+is warned about once
 per process and counted in a shared-memory record that DataLoader workers
 update in place, so the main process (and a hook) can read the aggregated
 count. In test mode nothing is dropped silently.
@@ -119,7 +120,7 @@ class UnlabeledVideoDataset(BaseActionDataset):
           drawn again in a later epoch counts again).
         - ``bad_files`` / ``skip_report()``: paths with reasons.
 
-    Hung decodes (``decode_timeout``, issue 7.1): decord can hang inside
+    Hung decodes (``decode_timeout``): decord can hang inside
     native code while holding the GIL (dmlc/decord#373), which nothing inside
     the decoding process can interrupt. With ``decode_timeout=S`` every sample
     is prepared in a helper process forked once per DataLoader worker

@@ -1,7 +1,8 @@
 """Worker seeds derived from (seed, epoch, rank, worker id) for exact resume.
 
 mmengine's default ``worker_init_fn`` seeds each DataLoader worker with
-``seed + num_workers * rank + worker_id`` (DESIGN §7): the epoch plays no
+``seed + num_workers * rank + worker_id``
+(docs/design.md#exact-resume-and-worker-seeds): the epoch plays no
 part, so non-persistent workers repeat the same random draws every epoch, and
 persistent workers carry RNG state that no checkpoint holds, so a resumed run
 augments differently from an uninterrupted one.

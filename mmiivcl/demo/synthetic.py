@@ -1,6 +1,7 @@
 """Synthetic labelled videos whose classes differ only in MOTION PATTERN.
 
-The project's demo must run without any download (DESIGN §8), so it trains and
+The project's demo must run without any download
+(docs/design.md#demo-data-without-download), so it trains and
 evaluates on a small video set generated here. Each class is a motion pattern
 of one foreground object (translation in four directions, clockwise and
 anticlockwise circles, expansion, shrinking, horizontal and vertical shaking).
@@ -18,7 +19,7 @@ nothing about the action. With ``looks=0`` every video draws a scene of its
 own. The pool is what lets the CPU demo learn: when each video has its own
 scene, telling videos apart by their scene is so much easier than by their
 motion that ~1000 CPU steps of instance discrimination learn scenes only
-(README "Quick start" has the measurements). Either way neither colour nor
+(docs/demo_notes.md has the measurements). Either way neither colour nor
 appearance separates the classes, but a network that encodes motion does: a
 random backbone retrieves near chance, a backbone that learnt motion
 retrieves well.

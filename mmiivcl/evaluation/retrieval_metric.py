@@ -1,6 +1,7 @@
 """Zero-shot video retrieval: Recall@k of cosine nearest neighbours.
 
-Protocol (DESIGN §5 "retrieval", §10; seed 001 Table 7): no training; the
+Protocol (docs/design.md#downstream-protocols; IIVCL paper, Sec. 4.8 and Table
+7): no training; the
 backbone feature of each *query* video searches a *gallery* by cosine
 similarity; R@k is the percentage of queries that have at least one gallery
 video of their own label among their k most similar gallery videos. The

@@ -1,6 +1,6 @@
 """Pure contrastive loss maths (no state, no distributed calls).
 
-Notation follows the IIVCL paper (seed 001, Sec. 3):
+Notation follows the IIVCL paper (Sec. 3):
 
 * Eq.1/2  ``info_nce``: InfoNCE of a query against one positive key and the
   negatives of a queue,

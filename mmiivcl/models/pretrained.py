@@ -2,9 +2,10 @@
 
 mmaction2's ``ResNet3d(pretrained=PATH)`` loads with ``strict=False`` and does
 not strip the ``backbone.`` prefix, so a pretraining checkpoint silently loads
-nothing (DESIGN §7, anchors §5.4); a plain prefix loader leaves mmaction2's
+nothing (docs/design.md#loading-a-pretrained-backbone); a plain prefix loader
+leaves mmaction2's
 TSM shifted convolutions random because ``ResNetTSM`` wraps them
-(``conv1.conv.weight`` becomes ``conv1.conv.net.weight``, DESIGN §10). This
+(``conv1.conv.weight`` becomes ``conv1.conv.net.weight``). This
 module is the one loader used by every downstream config and test-only tool:
 
 * :class:`PretrainedBackbone` -- a weight initializer for the *model-level*

@@ -11,7 +11,8 @@ def prepare_cfg_for_launch(cfg) -> None:
 
     mmengine wraps the model with ``device_ids=[LOCAL_RANK]``, which CPU DDP
     rejects, and asks for NCCL. Without CUDA we switch the backend to gloo and
-    pass ``device_ids=None`` (DESIGN §1). With CUDA nothing changes.
+    pass ``device_ids=None`` (docs/design.md#pinned-stack-and-upstream-gaps).
+    With CUDA nothing changes.
     """
     if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
         return

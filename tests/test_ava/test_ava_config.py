@@ -1,4 +1,5 @@
-"""The AVA config's protocol numbers (DESIGN §5 AVA row and §10, seed 001
+"""The AVA config's protocol numbers (docs/design.md#downstream-protocols,
+IIVCL paper
 App. B): 20 epochs, total batch 64, lr 0.1 warmed up linearly over 5 epochs,
 x0.1 at epochs 5, 10, 15, wd 1e-7, dropout 0.5, 8x8 clips, nothing
 downloaded."""

@@ -1,4 +1,5 @@
-"""Emulated shuffle-BN inside one process (``model.bn_groups``, DESIGN §7).
+"""Emulated shuffle-BN inside one process (``model.bn_groups``,
+docs/design.md#shuffle-bn-on-one-process).
 
 References are computed here by hand: the backbone run on each group's rows
 alone (train-mode BN sees only that group), and for the key encoder the same

@@ -1,4 +1,4 @@
-"""The optimised pretraining pipeline (issue 8) against straightforward
+"""The optimised pretraining pipeline against straightforward
 references, on real Kinetics clips.
 
 * The shipped train pipeline (DecordInit -> SampleClipPair ->

@@ -1,4 +1,4 @@
-"""Fixtures of the reliability tests (issue 7).
+"""Fixtures of the reliability tests (docs/troubleshooting.md).
 
 * ``bad_videos``: every kind of unusable file, from ``../shared/data`` where it
   exists (corrupted, 3- and 4-frame videos) and generated here where it does

@@ -1,4 +1,4 @@
-"""Issue 7.1: bad videos never stop pretraining.
+"""docs/troubleshooting.md, section 1: bad videos never stop pretraining.
 
 A real (tiny) training run over a list that mixes real clips with every kind
 of unusable file -- corrupted late (shared edge case), 0 bytes, missing,

@@ -1,4 +1,5 @@
-"""Issue 7.3: tools/check_videos.py, the parallel pre-flight.
+"""docs/troubleshooting.md, section 3: tools/check_videos.py, the parallel
+pre-flight.
 
 Over a list file (relative paths, labels, a comment) and over a folder: the
 clean list keeps exactly the usable lines (labels kept, order kept), the

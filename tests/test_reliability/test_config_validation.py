@@ -1,4 +1,5 @@
-"""Issue 7.7: invalid configurations raise before training, and each message
+"""docs/troubleshooting.md, section 7: invalid configurations raise before
+training, and each message
 names the config key and the fix. Model-level checks raise when the model is
 built; cross-object checks (ρ, queue vs global batch, clip vs videos, SyncBN
 on CPU, missing momentum hook) raise in ``PretrainConfigCheckHook.before_train``

@@ -1,4 +1,5 @@
-"""Issue 7.5 (and the cross-rank parts of 7.1 and 7.6): two real processes
+"""docs/troubleshooting.md, section 5 (and the cross-rank parts of sections 1
+and 6): two real processes
 (torchrun --standalone, gloo, CPU) run ``_dist_checks.py``; this test compares
 what the ranks recorded with independent expectations.
 

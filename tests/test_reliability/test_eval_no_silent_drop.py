@@ -1,4 +1,5 @@
-"""Issue 7.2: evaluation never drops a sample silently.
+"""docs/troubleshooting.md, section 2: evaluation never drops a sample
+silently.
 
 An evaluation (``runner.test()``) over real clips plus unreadable files:
 without permission it fails and names the file; with

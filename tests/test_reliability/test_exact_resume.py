@@ -1,4 +1,4 @@
-"""Issue 7.4: exact resume.
+"""docs/troubleshooting.md, section 4: exact resume.
 
 Two CPU runs of ``tools/train.py`` on a tiny generated data set with the real
 augmenting pipeline (random clip starts, scale jitter, crop, colour jitter,

@@ -1,4 +1,5 @@
-"""Issue 7.6: a planted NaN stops the run at once, naming the iteration, the
+"""docs/troubleshooting.md, section 6: a planted NaN stops the run at once,
+naming the iteration, the
 loss terms, the batch and the last good checkpoint, and nothing of the bad
 iteration is saved; the collapse detector warns when the queued embeddings
 lose their spread."""

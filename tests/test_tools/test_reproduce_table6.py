@@ -370,3 +370,22 @@ def test_second_call_reuses_runs_and_reproduces(tiny_run):
     # a finished run is never silently replaced by a different config
     with pytest.raises(SystemExit, match='--force'):
         T.main(argv + ['--batch-size', '1'])
+
+
+def test_committed_page_is_written_only_with_doc(tmp_path):
+    # without --doc the page and its figure go into the work dir
+    a = T.parse_args(['--work-dir', str(tmp_path)])
+    assert a.doc == osp.join(str(tmp_path), 'reproduction.md')
+    assert a.figure == osp.join(str(tmp_path), 'figures',
+                                'table6_nn_agreement.png')
+    assert not a.doc.startswith(osp.join(REPO, 'docs'))
+    # --doc alone: the committed page, the figure beside it in docs/figures
+    a = T.parse_args(['--doc'])
+    assert a.doc == osp.join(REPO, 'docs', 'reproduction.md')
+    assert a.figure == osp.join(REPO, 'docs', 'figures',
+                                'table6_nn_agreement.png')
+    # an explicit path and figure are kept
+    a = T.parse_args(['--doc', str(tmp_path / 'x.md'),
+                      '--figure', str(tmp_path / 'f.png')])
+    assert (a.doc, a.figure) == (str(tmp_path / 'x.md'),
+                                 str(tmp_path / 'f.png'))

@@ -1,4 +1,6 @@
-"""VCLR configs: the numbers DESIGN §10 fixes, models build, pipelines run."""
+"""VCLR configs: the numbers of
+docs/design.md#vclr-details-the-paper-leaves-out, models build, pipelines
+run."""
 import os.path as osp
 
 import numpy as np

@@ -1,5 +1,6 @@
 # Unlabeled Kinetics-400 for IIVCL pretraining: rho clips of 8 frames at
-# stride 8, independent start times, per-clip augmentation (seed 001 3.3.2).
+# stride 8, independent start times, per-clip augmentation (IIVCL paper, Sec.
+# 3.3.2).
 dataset_type = 'UnlabeledVideoDataset'
 data_root = 'data/kinetics400/videos_train'
 ann_file = 'data/kinetics400/kinetics400_train_list_videos.txt'

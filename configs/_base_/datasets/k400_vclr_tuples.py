@@ -1,4 +1,4 @@
-# Unlabeled Kinetics-400 for VCLR pretraining (seed 002, Sec. 3): K = 3
+# Unlabeled Kinetics-400 for VCLR pretraining (VCLR paper, Sec. 3): K = 3
 # segments, two distinct frames per segment (anchor / positive tuple) plus a
 # second augmentation of the anchor frame of the first or last segment; every
 # frame augmented independently with the MoCo-v2 recipe (random resized crop

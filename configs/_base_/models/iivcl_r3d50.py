@@ -1,4 +1,4 @@
-# IIVCL with the R3D-50 slow pathway 8x8 (seed 001, Sec. 3.3.2).
+# IIVCL with the R3D-50 slow pathway 8x8 (IIVCL paper, Sec. 3.3.2).
 model = dict(
     type='IIVCL',
     backbone=dict(

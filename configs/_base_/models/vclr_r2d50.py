@@ -1,7 +1,8 @@
-# VCLR with a ResNet-50 2D backbone (seed 002, Sec. 3 and Appendix A):
+# VCLR with a ResNet-50 2D backbone (VCLR paper, Sec. 3 and Appendix A):
 # four 2048-2048-128 projection heads (ReLU, L2-normalised, no BN), a linear
 # order classifier on the 2 x K order embeddings, two banks of 131072 keys,
-# tau = 0.1 (DESIGN §10). The momentum encoder (m = 0.999, constant) is
+# tau = 0.1 (docs/design.md#vclr-details-the-paper-leaves-out). The momentum
+# encoder (m = 0.999, constant) is
 # updated by MomentumUpdateHook (see configs/vclr/r2d50_k400.py).
 num_segments = 3
 model = dict(

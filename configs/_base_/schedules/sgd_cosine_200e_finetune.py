@@ -1,5 +1,5 @@
-# Finetune schedule of seed 001 App. B.1.1 (UCF101 / HMDB51, rho-MoCo recipe,
-# DESIGN §10): SGD momentum 0.9, base lr 0.005 at total batch 64 (8 GPUs x 8),
+# Finetune schedule of the IIVCL paper, App. B.1.1 (UCF101 / HMDB51, rho-MoCo
+# recipe): SGD momentum 0.9, base lr 0.005 at total batch 64 (8 GPUs x 8),
 # half-period cosine over 200 epochs, wd 1e-4. auto_scale_lr rescales lr
 # linearly for other total batch sizes.
 max_epochs = 200

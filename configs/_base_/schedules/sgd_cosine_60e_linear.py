@@ -1,4 +1,4 @@
-# Linear-probe schedule of seed 001 App. B.1.2 (K400, DESIGN §10): only the
+# Linear-probe schedule of the IIVCL paper, App. B.1.2 (K400): only the
 # classifier is optimised (LinearProbeOptimWrapperConstructor refuses a
 # backbone with trainable parameters), SGD momentum 0.9, base lr 0.5 at total
 # batch 512 (8 GPUs x 64), half-period cosine over 60 epochs, no warm-up,

@@ -1,4 +1,4 @@
-# SSv2 finetune schedule of seed 001 App. B.1.3 (DESIGN §10): SGD momentum
+# SSv2 finetune schedule of the IIVCL paper, App. B.1.3: SGD momentum
 # 0.9, base lr 0.12 at total batch 64 (8 GPUs x 8), x0.1 at epochs 14 and 18,
 # 22 epochs, wd 1e-6. auto_scale_lr rescales lr for other total batches.
 max_epochs = 22

@@ -1,4 +1,5 @@
-# VCLR schedule (public VCLR code, DESIGN §10): SGD momentum 0.9, wd 1e-4,
+# VCLR schedule (public VCLR code,
+# docs/design.md#vclr-details-the-paper-leaves-out): SGD momentum 0.9, wd 1e-4,
 # lr 0.1 x (total batch) / 256, linear warm-up over 5 epochs, then
 # half-period cosine; 400 epochs.
 max_epochs = 400

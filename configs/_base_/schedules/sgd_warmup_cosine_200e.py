@@ -1,4 +1,5 @@
-# seed 001 Sec. 3.3.2: SGD momentum 0.9, wd 1e-4, lr 0.4 at total batch 512,
+# IIVCL paper, Sec. 3.3.2: SGD momentum 0.9, wd 1e-4, lr 0.4 at total batch
+# 512,
 # linear warm-up over 35 epochs, then half-period cosine; 200 epochs.
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=200, val_begin=1,
                  val_interval=10)

@@ -1,5 +1,6 @@
 # AVA v2.2 spatio-temporal action detection with a self-supervised R3D-50
-# (seed 001 Sec. 4.4, Table 3; protocol of rho-MoCo, DESIGN §5 and §10):
+# (IIVCL paper, Sec. 4.4, Table 3; protocol of rho-MoCo,
+# docs/design.md#downstream-protocols):
 # mmdet FastRCNN + mmaction2 AVARoIHead (RoIAlign 8x8, temporal pooling,
 # max-pooled RoI features, per-class sigmoid), SlowOnly R50 8x8 backbone
 # initialised from an IIVCL / rho-MoCo pretraining checkpoint, 60 evaluated
@@ -76,7 +77,7 @@ proposal_file_train = (f'{anno_root}/ava_dense_proposals_train.FAIR.'
 proposal_file_val = f'{anno_root}/ava_dense_proposals_val.FAIR.recall_93.9.pkl'
 
 file_client_args = dict(io_backend='disk')
-# 8x8 clips centred on the keyframe; K400 augmentations (seed 001 App. B):
+# 8x8 clips centred on the keyframe; K400 augmentations (IIVCL paper, App. B):
 # short side jittered in [256, 320], random 224 crop, horizontal flip.
 train_pipeline = [
     dict(type='SampleAVAFrames', clip_len=8, frame_interval=8),
@@ -147,7 +148,7 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
 # lr 0.1 at total batch 64, linear warm-up over the first 5 epochs (per
-# iteration), x0.1 at epochs 5, 10 and 15 (DESIGN §10, seed 001 App. B)
+# iteration), x0.1 at epochs 5, 10 and 15 (IIVCL paper, App. B.1.4)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=5,
          convert_to_iter_based=True),

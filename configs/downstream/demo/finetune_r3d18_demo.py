@@ -6,8 +6,8 @@
 #       --cfg-options model.init_cfg.checkpoint=work_dirs/demo/seed0/epoch_36.pth
 #   python tools/compare_finetune.py --pretrain-dir work_dirs/demo \
 #       --config configs/downstream/demo/finetune_r3d18_demo.py
-# On these 8-scene data the learned backbone does not help (README,
-# Transfer, "Demo"); finetune_r3d18_demo_1scene.py is the variant where it
+# On these 8-scene data the learned backbone does not help (docs/transfer.md,
+# "Demo"); finetune_r3d18_demo_1scene.py is the variant where it
 # does.
 _base_ = ['mmaction::_base_/default_runtime.py']
 default_scope = 'mmaction'

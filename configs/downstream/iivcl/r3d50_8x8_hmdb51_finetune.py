@@ -1,5 +1,5 @@
 # IIVCL R3D-50 (SlowOnly 8x8) -> HMDB51 split 1, finetune all layers
-# (seed 001 Table 1 / App. B.1.1, DESIGN §10). Target top-1: 65.8 (200-epoch
+# (IIVCL paper, Table 1 / App. B.1.1). Target top-1: 65.8 (200-epoch
 # IIVCL), 68.1 (400 epochs). 10x3 test views, as UCF101.
 #   tools/dist_train.sh configs/downstream/iivcl/r3d50_8x8_hmdb51_finetune.py 8 \
 #       --cfg-options model.init_cfg.checkpoint=PRETRAIN_OR_EXPORTED.pth

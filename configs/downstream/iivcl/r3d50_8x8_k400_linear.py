@@ -1,5 +1,7 @@
-# IIVCL R3D-50 (SlowOnly 8x8) -> Kinetics-400 linear probe (seed 001 Table 1 /
-# App. B.1.2, DESIGN §5, §7, §10). Target top-1: 65.7 (200-epoch IIVCL),
+# IIVCL R3D-50 (SlowOnly 8x8) -> Kinetics-400 linear probe (IIVCL paper, Table
+# 1 /
+# App. B.1.2;
+# docs/design.md#linear-probe). Target top-1: 65.7 (200-epoch IIVCL),
 # 67.1 (400 epochs).
 #   tools/dist_train.sh configs/downstream/iivcl/r3d50_8x8_k400_linear.py 8 \
 #       --cfg-options model.init_cfg.checkpoint=PRETRAIN_OR_EXPORTED.pth

@@ -1,5 +1,6 @@
 # IIVCL R3D-50 8x8 -> Kinetics-400 linear probe on 10 % of the training set
-# (class balanced, FewShotSampler; seed 001 Table 4), same schedule and full
+# (class balanced, FewShotSampler; IIVCL paper, Table 4), same schedule and
+# full
 # validation set. Target top-1: 54.2 (rho-MoCo 53.3, supervised from scratch 39.6).
 #   tools/dist_train.sh configs/downstream/iivcl/r3d50_8x8_k400_linear_fewshot_10pct.py 8 \
 #       --cfg-options model.init_cfg.checkpoint=PRETRAIN_OR_EXPORTED.pth

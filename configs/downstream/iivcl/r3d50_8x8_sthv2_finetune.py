@@ -1,5 +1,5 @@
 # IIVCL R3D-50 (SlowOnly 8x8) -> Something-Something v2, finetune all layers
-# (seed 001 Table 2 / App. B.1.3, DESIGN §10). Target top-1: 53.8 (200-epoch
+# (IIVCL paper, Table 2 / App. B.1.3). Target top-1: 53.8 (200-epoch
 # IIVCL; rho-MoCo 53.6, supervised K400 52.8).
 #   tools/dist_train.sh configs/downstream/iivcl/r3d50_8x8_sthv2_finetune.py 8 \
 #       --cfg-options model.init_cfg.checkpoint=PRETRAIN_OR_EXPORTED.pth

@@ -1,5 +1,5 @@
 # IIVCL R3D-50 (SlowOnly 8x8) -> UCF101 split 1, finetune all layers
-# (seed 001 Table 1 / App. B.1.1, DESIGN §10). Target top-1: 92.6 (200-epoch
+# (IIVCL paper, Table 1 / App. B.1.1). Target top-1: 92.6 (200-epoch
 # IIVCL), 93.3 (400 epochs).
 #   tools/dist_train.sh configs/downstream/iivcl/r3d50_8x8_ucf101_finetune.py 8 \
 #       --cfg-options model.init_cfg.checkpoint=PRETRAIN_OR_EXPORTED.pth
@@ -37,7 +37,7 @@ ann_file_train = f'data/ucf101/ucf101_train_split_{split}_videos.txt'
 ann_file_val = f'data/ucf101/ucf101_val_split_{split}_videos.txt'
 ann_file_test = ann_file_val
 
-# pretraining augmentations minus blur (seed 001 App. B.1.1), one 8x8 clip
+# pretraining augmentations minus blur (IIVCL paper, App. B.1.1), one 8x8 clip
 train_pipeline = [
     dict(type='DecordInit', io_backend='disk'),
     dict(type='SampleFrames', clip_len=8, frame_interval=8, num_clips=1),

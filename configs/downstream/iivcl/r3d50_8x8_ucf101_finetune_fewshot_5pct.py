@@ -1,5 +1,6 @@
 # IIVCL R3D-50 8x8 -> UCF101 split 1 finetune on 5 % of the training set
-# (class balanced, FewShotSampler; seed 001 Table 4). Same schedule and test
+# (class balanced, FewShotSampler; IIVCL paper, Table 4). Same schedule and
+# test
 # set as the full finetune. Target top-1: 68.9 (rho-MoCo 68.0).
 #   tools/dist_train.sh configs/downstream/iivcl/r3d50_8x8_ucf101_finetune_fewshot_5pct.py 8 \
 #       --cfg-options model.init_cfg.checkpoint=PRETRAIN_OR_EXPORTED.pth

@@ -1,8 +1,9 @@
-# VCLR R2D-50 -> TSN on UCF101 split 1, finetune all layers (seed 002 Table 2
+# VCLR R2D-50 -> TSN on UCF101 split 1, finetune all layers (VCLR paper, Table
+# 2
 # and App. A). Target top-1: 85.6 (Sup-ImageNet 81.6, Sup-K400 88.1).
 #   tools/dist_train.sh configs/downstream/vclr/tsn_r2d50_1x1x3_ucf101.py 8 \
 #       --cfg-options model.init_cfg.checkpoint=VCLR_PRETRAIN_OR_EXPORTED.pth
-# Seed 002 App. A: 3 segments, one frame each, random resized (multi-scale)
+# VCLR paper, App. A: 3 segments, one frame each, random resized (multi-scale)
 # crop + flip, average consensus; test: 25 frames, centre crop, averaged.
 # Its lr / epochs / batch were lost in the seed's conversion: the schedule is
 # mmaction2's TSN recipe (SGD lr 0.01 at total batch 256, x0.1 at 40 / 80,

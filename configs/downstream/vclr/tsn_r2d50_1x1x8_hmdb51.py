@@ -1,8 +1,9 @@
-# VCLR R2D-50 -> TSN on HMDB51 split 1, finetune all layers (seed 002 Table 2
+# VCLR R2D-50 -> TSN on HMDB51 split 1, finetune all layers (VCLR paper, Table
+# 2
 # and App. A). Target top-1: 54.1 (Sup-ImageNet 49.0, Sup-K400 56.1).
 #   tools/dist_train.sh configs/downstream/vclr/tsn_r2d50_1x1x8_hmdb51.py 8 \
 #       --cfg-options model.init_cfg.checkpoint=VCLR_PRETRAIN_OR_EXPORTED.pth
-# Seed 002 App. A: 8 segments, one frame each, random resized (multi-scale)
+# VCLR paper, App. A: 8 segments, one frame each, random resized (multi-scale)
 # crop + flip, average consensus; test: 8 frames, centre crop. Schedule:
 # mmaction2's TSN recipe (the seed's numbers were lost in conversion).
 _base_ = ('mmaction::recognition/tsn/'

@@ -1,9 +1,11 @@
-# VCLR R2D-50 -> TSN on Something-Something v2 (seed 002 Table 3 and App. A).
+# VCLR R2D-50 -> TSN on Something-Something v2 (VCLR paper, Table 3 and App.
+# A).
 # Target top-1: 33.3 (SeCo 31.9, VINCE 31.4, Sup-ImageNet 33.0).
 #   tools/dist_train.sh configs/downstream/vclr/tsn_r2d50_1x1x8_sthv2.py 8 \
 #       --cfg-options model.init_cfg.checkpoint=VCLR_PRETRAIN_OR_EXPORTED.pth
 # mmaction2's TSN SSv2 recipe (8 segments, multi-scale crop, flip with the
-# SSv2 left/right label map, 50 epochs); test as seed 002: 8 frames, 10 crops.
+# SSv2 left/right label map, 50 epochs); test as in the VCLR paper: 8 frames,
+# 10 crops.
 _base_ = ('mmaction::recognition/tsn/'
           'tsn_imagenet-pretrained-r50_8xb32-1x1x8-50e_sthv2-rgb.py')
 default_scope = 'mmaction'

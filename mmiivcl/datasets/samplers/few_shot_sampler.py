@@ -1,12 +1,14 @@
 """Few-shot training: a class-balanced fraction of a labelled training set.
 
-Seed 001 Sec. 4.7 / Table 4 finetunes on 1 / 5 / 20 % of UCF101 and trains a
+IIVCL paper, Sec. 4.7 / Table 4 finetunes on 1 / 5 / 20 % of UCF101 and trains
+a
 linear classifier on 1 / 10 % of Kinetics-400, evaluating on the full test
 set. :class:`FewShotSampler` draws that subset inside the data loader, so the
 list files stay the standard ones:
 
 * per class ``c`` with ``n_c`` videos it keeps ``k_c = max(1, round(ratio *
-  n_c))`` videos (round half up; a class is never dropped), DESIGN §10;
+  n_c))`` videos (round half up; a class is never dropped),
+  docs/design.md#downstream-protocols;
 * the subset depends only on ``subset_seed`` and the set of (filename, label)
   pairs -- not on the list order, the training seed, the rank or the number
   of processes -- so every rank holds the same subset;

@@ -1,10 +1,10 @@
 """Per-clip augmentation: independent parameters per clip, shared by frames.
 
-IIVCL (seed 001, Sec. 3.3.2) augments each of the ρ clips independently with
+The IIVCL paper (Sec. 3.3.2) augments each of the ρ clips independently with
 random short-side resize in [256, 320], random crop 224, colour jitter (0.4,
 p=0.8), grayscale (p=0.2), Gaussian blur (p=0.5) and horizontal flip (p=0.2);
 every frame of one clip receives the same parameters, so the clip stays
-temporally coherent. VCLR (seed 002) uses the MoCo-v2 recipe (random resized
+temporally coherent. VCLR (VCLR paper) uses the MoCo-v2 recipe (random resized
 crop) on single frames: ``clip_len=1`` makes every frame its own clip.
 """
 import math
@@ -60,7 +60,7 @@ class ClipAugment(BaseTransform):
        odd kernel of about 10 % of ``crop_size`` (23 px at 224; taps beyond
        5 sigma, which carry < 6e-7 of the mass, are skipped).
 
-    Cost (issue 8): the geometry writes straight into the uint8 output
+    Cost: the geometry writes straight into the uint8 output
     (one resize per frame into a reused buffer, crop and flip in one copy);
     the photometric ops are SIMD OpenCV calls (look-up tables, a 3x3 colour
     matrix, an HSV hue shift, threshold clamps) applied frame by frame while

@@ -1,4 +1,4 @@
-"""ρ independent clips per video (IIVCL seed 001, Sec. 3.3.2; ρ-MoCo).
+"""ρ independent clips per video (IIVCL paper, Sec. 3.3.2; ρ-MoCo).
 
 Runs after mmaction2's ``DecordInit`` (which provides ``total_frames``) and
 before :class:`DecordDecodeClips` (or mmaction2's ``DecordDecode``), which
@@ -24,7 +24,7 @@ class SampleClipPair(BaseTransform):
     (every position where the whole clip fits). A video with fewer than ``L``
     frames but at least ``min_frames`` frames is looped: the start is uniform
     over ``{0, ..., total_frames - 1}`` and indices wrap modulo
-    ``total_frames`` (DESIGN §10, short videos). A video with fewer than
+    ``total_frames`` (docs/design.md#short-videos). A video with fewer than
     ``min_frames`` frames raises :class:`VideoTooShortError`, which the
     training dataset turns into a skip.
 

@@ -1,13 +1,14 @@
 """Two segment tuples per video plus a re-augmentable anchor frame (VCLR).
 
-VCLR (seed 002, Sec. 3 and Appendix A) splits a video into K equal segments
+VCLR (VCLR paper, Sec. 3 and Appendix A) splits a video into K equal segments
 and draws two distinct frames from every segment: one goes to the *anchor*
 tuple, the other to the *positive* tuple, so each tuple holds one frame per
 segment in temporal order. The frame-level losses (inter-frame, intra-frame)
 use one anchor-tuple frame as query, a second, independently augmented copy
 of that same frame as its positive, and the other anchor-tuple frames as the
 other frames of the video. The public VCLR code draws the query frame from
-the first or the last segment (DESIGN §10).
+the first or the last segment
+(docs/design.md#vclr-details-the-paper-leaves-out).
 
 The 3D "segment-clip" variant replaces every frame by a short clip of
 ``clip_len`` frames at stride ``frame_interval`` that starts in its segment.
@@ -38,7 +39,7 @@ class SampleSegmentTuple(BaseTransform):
     the whole clip (``L = (clip_len - 1) * frame_interval + 1`` frames) stays
     inside the segment; when the segment is shorter than ``L + 1`` frames any
     frame of the segment may start the clip, and indices past the last frame
-    loop to the start of the video (DESIGN §10, short videos). With
+    loop to the start of the video (docs/design.md#short-videos). With
     ``clip_len=1`` (the 2D model) every clip is a single frame.
 
     The query segment ``s`` is drawn uniformly from ``query_segments``; its
@@ -72,7 +73,8 @@ class SampleSegmentTuple(BaseTransform):
         frame_interval: stride between the frames of a clip.
         query_segments: segments the query frame may come from (negative
             values count from the end); VCLR: first or last, ``(0, -1)``.
-        min_frames: fewest frames a usable video has (DESIGN §10: 8).
+        min_frames: fewest frames a usable video has (8,
+        docs/design.md#short-videos).
     """
 
     def __init__(self,

@@ -1,4 +1,4 @@
-"""Temporal-order pretext task of VCLR (seed 002, Sec. 3; DESIGN §4, §10).
+"""Temporal-order pretext task of VCLR (VCLR paper, Sec. 3).
 
 Each of the two segment tuples (anchor, positive) is shuffled with
 probability ``p``. A *shuffle* is a permutation of the K positions other than

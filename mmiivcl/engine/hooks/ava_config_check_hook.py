@@ -1,4 +1,5 @@
-"""Fail fast on an inconsistent AVA detection config (DESIGN §7, AVA traps)."""
+"""Fail fast on an inconsistent AVA detection config
+(docs/design.md#ava-pitfalls)."""
 from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.logging import print_log

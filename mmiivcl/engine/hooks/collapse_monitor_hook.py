@@ -1,4 +1,4 @@
-"""Warn when the learned embeddings collapse (issue 7.6, user need 30).
+"""Warn when the learned embeddings collapse.
 
 A contrastive model collapses when every video maps to (nearly) the same
 embedding: the loss may still look finite and the run keeps going, wasting

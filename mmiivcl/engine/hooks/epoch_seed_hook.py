@@ -1,4 +1,5 @@
-"""Random state that a resumed run reproduces exactly (issue 7.4, DESIGN §7).
+"""Random state that a resumed run reproduces exactly
+(docs/design.md#exact-resume-and-worker-seeds).
 
 What must match between an uninterrupted run and one resumed from the
 checkpoint of epoch e, for every later iteration:

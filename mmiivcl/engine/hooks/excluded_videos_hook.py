@@ -1,4 +1,4 @@
-"""Report the videos an evaluation excluded, next to its metric (issue 7.2).
+"""Report the videos an evaluation excluded, next to its metric.
 
 Evaluation never drops a sample silently: an unreadable video makes
 :class:`~mmiivcl.datasets.UnlabeledVideoDataset` (test mode) raise with the

@@ -1,6 +1,7 @@
 """Fail fast when a linear probe's backbone is not really frozen.
 
-DESIGN §7: in the linear protocol the backbone's parameters *and* its BN
+docs/design.md#linear-probe: in the linear protocol the backbone's parameters
+*and* its BN
 running statistics must not change. Before the first training iteration
 (after mmengine has put the model in train mode, which applies mmaction2's
 ``frozen_stages`` and ``norm_eval``) this hook asserts that no backbone

@@ -1,4 +1,4 @@
-"""Momentum-encoder update with cosine annealing (seed 001 Eq.6)."""
+"""Momentum-encoder update with cosine annealing (IIVCL paper, Eq.6)."""
 import math
 from typing import Optional
 

@@ -1,4 +1,4 @@
-"""Stop at the first non-finite loss (issue 7.6, user need 57).
+"""Stop at the first non-finite loss.
 
 A NaN or Inf loss poisons the weights, the momentum encoder and the queues
 within one step, and every checkpoint saved afterwards. This hook runs first

@@ -10,7 +10,7 @@ every visualizer backend, e.g. TensorBoard):
 * ``nnq_same_video``: fraction of the picked neighbours that are an older key
   of the query's *own* video (0 by construction with
   ``exclude_same_video=True``; near 1 means IIVCL degenerates to rho-MoCo,
-  DESIGN §10);
+  docs/design.md#small-data-sets-and-the-demo);
 * ``nnq_label_agree``: when the training list has labels, how often the
   neighbour's video has the query's class -- the monitor of inter-video
   similarity being learned (chance = sum_c p_c^2 for class frequencies p_c).

@@ -1,4 +1,4 @@
-"""Pictures of what the NN queue returns for fixed query videos (seed 001,
+"""Pictures of what the NN queue returns for fixed query videos (IIVCL paper,
 Fig. 3b).
 
 :class:`NNVisualizationHook` picks ``num_queries`` training videos once

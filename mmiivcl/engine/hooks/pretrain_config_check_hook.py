@@ -1,5 +1,6 @@
 """Cross-object checks of a pretraining config before the first step
-(issue 7.7). Each message names the config key and the fix.
+(docs/troubleshooting.md, configuration errors). Each message names the config
+key and the fix.
 
 The models validate what they can see at build time (IIVCL / VCLR: negative
 or all-zero loss weights, temperature <= 0, head widths, queue lengths < 1;

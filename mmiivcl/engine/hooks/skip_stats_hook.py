@@ -1,5 +1,5 @@
 """Running count of skipped (unreadable) training videos, over workers and
-ranks, and a stop above a bad-file fraction (issue 7.1, user needs 11/58).
+ranks, and a stop above a bad-file fraction.
 
 :class:`~mmiivcl.datasets.UnlabeledVideoDataset` marks each video it had to
 skip in a shared-memory ``bad_mask`` that its DataLoader workers update in

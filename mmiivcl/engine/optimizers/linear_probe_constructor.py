@@ -1,6 +1,7 @@
 """Optimizer for the linear protocol: only the classifier is optimised.
 
-Seed 001 App. B.1.2 / DESIGN §5, §7: the backbone is frozen *and* its BN
+IIVCL paper, App. B.1.2 (docs/design.md#linear-probe): the backbone is frozen
+*and* its BN
 statistics are frozen; a linear classifier learns on top. mmaction2's
 ``frozen_stages`` / ``norm_eval`` only take effect when ``model.train()`` is
 called, which mmengine does *after* building the optimizer, so the default

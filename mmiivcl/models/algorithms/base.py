@@ -40,7 +40,8 @@ class BaseMomentumContrast(BaseModel):
             :meth:`_build_momentum_encoder`).
         shuffle_bn (bool): shuffle-BN for the key encoder. Must be False when
             the backbone uses SyncBN (then BN statistics are global anyway).
-        bn_groups (int): emulated shuffle-BN inside one process (DESIGN §7):
+        bn_groups (int): emulated shuffle-BN inside one process
+        (docs/design.md#shuffle-bn-on-one-process):
             in training, each rank's batch is encoded in this many BN groups,
             as if it ran on that many more GPUs. The online encoder groups
             whole videos (all clips of a video in one group), the momentum

@@ -1,5 +1,5 @@
-"""VCLR: video contrastive learning with global context (seed 002, Sec. 3 and
-Appendix A; DESIGN §4 and §10).
+"""VCLR: video contrastive learning with global context (VCLR paper, Sec. 3 and
+Appendix A; docs/design.md#vclr-details-the-paper-leaves-out).
 
 Per video the data pipeline (:class:`~mmiivcl.datasets.SampleSegmentTuple`,
 :class:`~mmiivcl.datasets.ClipAugment`,
@@ -19,7 +19,7 @@ and tau the temperature:
 
 * video level: ``q = g_video(mean_k f(a_k))`` (the TSN consensus of the
   pooled features), ``k = g^m_video(mean_k f^m(p_k))``; InfoNCE against the
-  video bank (MoCo form, Eq.1 of seed 001).
+  video bank (MoCo form, Eq. 1 of the IIVCL paper).
 * inter-frame (SeCo): ``q = g_inter(f(a_s))``; positives ``r`` and the other
   anchor frames ``a_j`` (j != s) through ``g^m_inter(f^m(.))``; one InfoNCE
   row per positive against the frame bank, rows averaged.
@@ -98,7 +98,7 @@ class VCLR(BaseMomentumContrast):
         temperature (float): tau (0.1) for all three contrastive losses.
         exclude_same_video (bool): mask bank rows that hold keys of the
             query's own video (small data sets, where the banks cover much of
-            the data; DESIGN §10).
+            the data; docs/design.md#small-data-sets-and-the-demo).
         shuffle_bn (bool): shuffle-BN on the momentum encoder.
         bn_groups (int): emulated shuffle-BN within a process, see
             :class:`BaseMomentumContrast`.

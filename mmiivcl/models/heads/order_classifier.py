@@ -1,4 +1,4 @@
-"""Temporal-order classifier of VCLR (seed 002, Sec. 3; DESIGN §4)."""
+"""Temporal-order classifier of VCLR (VCLR paper, Sec. 3)."""
 from mmaction.registry import MODELS
 from mmengine.model import BaseModule
 from torch import Tensor, nn

@@ -1,0 +1,93 @@
+"""Tool help tells: every flag of every ``tools/*.py`` has a help text and
+its parser prints the defaults (ArgumentDefaultsHelpFormatter); the launch
+scripts print their usage on ``--help`` and pick the same interpreter."""
+import ast
+import glob
+import os.path as osp
+import re
+import subprocess
+
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TOOLS = sorted(glob.glob(osp.join(REPO, 'tools', '*.py')))
+
+
+def _defaults_formatters(tree: ast.Module) -> set:
+    """Names usable as formatter_class that print defaults: the argparse
+    class itself and module-level classes deriving from it."""
+    names = {'argparse.ArgumentDefaultsHelpFormatter'}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and any(
+                ast.unparse(b) in names for b in node.bases):
+            names.add(node.name)
+    return names
+
+
+def _calls(tree: ast.Module, attr: str):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(
+                node.func, ast.Attribute) and node.func.attr == attr:
+            yield node
+
+
+def test_there_are_tools():
+    assert len(TOOLS) >= 10
+
+
+@pytest.mark.parametrize('path', TOOLS, ids=osp.basename)
+def test_every_flag_has_help_and_shows_its_default(path):
+    with open(path, encoding='utf-8') as f:
+        tree = ast.parse(f.read())
+    formatters = _defaults_formatters(tree)
+    parsers = list(_calls(tree, 'ArgumentParser'))
+    for parser in parsers:
+        kw = {k.arg: ast.unparse(k.value) for k in parser.keywords}
+        assert kw.get('formatter_class') in formatters, (
+            f'{osp.basename(path)}:{parser.lineno}: the parser does not '
+            'print defaults (formatter_class)')
+    missing = []
+    for call in _calls(tree, 'add_argument'):
+        if not any(k.arg == 'help' for k in call.keywords):
+            missing.append(f'{ast.unparse(call.args[0])} (line {call.lineno})')
+    assert not missing, f'{osp.basename(path)}: flags without help: {missing}'
+    if any(True for _ in _calls(tree, 'add_argument')):
+        assert parsers, 'flags without an ArgumentParser?'
+
+
+def test_gpu_capable_tools_default_to_cuda_when_available():
+    for name in ('retrieval.py', 'visualize_tsne.py'):
+        with open(osp.join(REPO, 'tools', name), encoding='utf-8') as f:
+            src = f.read()
+        dev = re.search(r"add_argument\('--device', default=([^,]+),", src)
+        assert dev and dev.group(1) == '_default_device()', name
+        assert "'cuda' if torch.cuda.is_available() else 'cpu'" in src, name
+        assert '--min-load-ratio' in src, name  # the flag tools/test.py has
+
+
+LAUNCHERS = ('dist_train.sh', 'dist_test.sh', 'slurm_train.sh')
+
+
+@pytest.mark.parametrize('name', LAUNCHERS)
+def test_launchers_print_usage(name):
+    script = osp.join(REPO, 'tools', name)
+    out = subprocess.run(['bash', script, '--help'], capture_output=True,
+                         text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(f'Usage: tools/{name} ')
+    assert 'PYTHON' in out.stdout
+    # missing arguments: usage on stderr and a non-zero status, no launch
+    out = subprocess.run(['bash', script], capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode == 2 and 'Usage:' in out.stderr
+
+
+def test_launchers_use_the_same_interpreter():
+    lines = set()
+    for name in LAUNCHERS:
+        with open(osp.join(REPO, 'tools', name), encoding='utf-8') as f:
+            py = [ln for ln in f if ln.startswith('PY=')]
+        assert len(py) == 1, name
+        lines.add(py[0])
+    assert len(lines) == 1
+    assert '.venv/bin/python' in lines.pop()
