@@ -57,7 +57,8 @@ class IIVCL(BaseMomentumContrast):
         temperature (float): tau of Eq.1 (0.1).
         exclude_same_video (bool): mask queue rows holding keys of the query's
             own video (for NN lookup and negatives). Needed when the queue
-            spans a large part of a small data set (DESIGN §10). Rows never
+            spans a large part of a small data set
+            (docs/design.md#small-data-sets-and-the-demo). Rows never
             written are never used by the NN branch; until the NN queue holds
             a valid row for a query, that row's positive is its own key.
         shuffle_bn (bool): shuffle-BN on the key encoder (False with SyncBN).
