@@ -231,6 +231,7 @@ def main(argv=None) -> dict:
                            fallback_backend=args.fallback_backend,
                            seek_check=args.seek_check)
     summary = write_outputs(results, args.out_dir, vars(args), unchecked)
+    summary['results'] = results
     print(f'[check_videos] {summary["num_ok"]} usable, {summary["num_bad"]} '
           f'unusable of {summary["num_videos"]} in {time.time() - t0:.1f} s'
           f' (read by: {summary["read_by"]})'

@@ -97,6 +97,8 @@ def classify_failure(path: str, exc: BaseException) -> Tuple[int, str]:
             return REASON_EMPTY, 'empty file (0 bytes)'
     except OSError:
         pass
+    if type(exc) is VideoDecodeError:  # ours: the reason is the message
+        return REASON_DECODE, exc.reason
     return REASON_DECODE, _short(exc)
 
 

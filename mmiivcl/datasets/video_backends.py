@@ -26,9 +26,11 @@ import numpy as np
 BACKENDS = ('decord', 'pyav')
 #: what to install for a backend (error messages, docs)
 INSTALL_HINT = {'decord': 'pip install decord==0.6.0',
-                'pyav': "pip install av (or pip install -e '.[pyav]')"}
+                'pyav': "pip install -e '.[pyav]', i.e. PyAV"}
 #: codecs decord 0.6.0 cannot open (it reports "cannot find video stream")
 DECORD_UNSUPPORTED = ('av1', 'gif', 'apng', 'webp')
+#: FFmpeg decoder name -> codec name
+_CODEC_OF_DECODER = {'libdav1d': 'av1', 'libaom-av1': 'av1', 'av1': 'av1'}
 #: re-encode command given for files no backend reads exactly
 REENCODE = ('ffmpeg -i IN -c:v libx264 -pix_fmt yuv420p -crf 18 -g 32 '
             'OUT.mp4')
@@ -271,7 +273,8 @@ def stream_codec(path: str) -> Optional[str]:
         import av
         with av.open(path) as c:
             if c.streams.video:
-                return c.streams.video[0].codec_context.name
+                name = c.streams.video[0].codec_context.name
+                return _CODEC_OF_DECODER.get(name, name)
     except Exception:  # noqa: BLE001 - unknown is an answer too
         return None
     return None
