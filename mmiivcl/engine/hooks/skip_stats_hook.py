@@ -106,6 +106,13 @@ class SkipStatsHook(Hook):
             dist.all_reduce(events, op='sum')
             # share what other ranks found, so nobody opens those again
             torch.maximum(ds.bad_mask, mask, out=ds.bad_mask)
+            modes = getattr(ds, 'read_mode', None)
+            if modes is not None and modes.numel() == mask.numel():
+                # per-file read verdicts (deterministic, so MAX merges
+                # "not decided yet" with the verdict): checked on one rank
+                merged = modes.clone()
+                dist.all_reduce(merged, op='max')
+                modes.copy_(merged)
         n_bad = int((mask > 0).sum())
         self.num_skipped, self.num_events = n_bad, int(events)
         runner.message_hub.update_scalar('train/skipped_videos', float(n_bad))
