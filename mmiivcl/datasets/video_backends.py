@@ -9,8 +9,8 @@ order, the reference every seek is checked against).
 
 Why per-file verification: no decoder seeks exactly on every file. On an
 MPEG-4 AVI whose packets carry no timestamps decord, PyAV and torchcodec all
-return other frames than asked; on a 1080p H.264 AVI PyAV's seek was wrong
-where decord was right. :func:`verify_seek` compares a few random-access
+return other frames than asked; on the shared MPEG-2 program stream decord's
+seek returns other frames than its sequential decode. :func:`verify_seek` compares a few random-access
 frames with the sequential decode of the same file and backend (libraries
 convert to RGB slightly differently, so a backend is only compared with
 itself).
@@ -93,12 +93,13 @@ class DecordReader:
 class PyAVReader:
     """PyAV (FFmpeg) reader; opens AV1, GIF and what else FFmpeg decodes.
 
-    ``len``: the container's frame count when it gives one, else the number
-    of video packets (a demux without decoding). Seeking (``read(...,
-    sequential=False)``) jumps to the key frame before the first index once
-    and decodes forward, mapping each frame to an index by its timestamp
-    (``round((pts - start) * time_base * fps)``); that mapping is what
-    breaks on files without timestamps, hence :func:`verify_seek`.
+    Opening demuxes the file once (no decoding): ``len`` is the number of
+    video packets (container headers over-report: a Cinepak AVI's header says
+    444 frames for 68), and the packets' presentation timestamps, sorted,
+    give every frame's index. Seeking (``read(..., sequential=False)``)
+    jumps to the key frame before the first wanted frame and decodes
+    forward, identifying frames by their timestamp (an "exact" seek). Files
+    whose packets lack unique timestamps are always read sequentially.
 
     Args:
         path: video file.
@@ -121,15 +122,14 @@ class PyAVReader:
             stream = container.streams.video[0]
             self._fps = float(stream.average_rate or stream.guessed_rate
                               or 25)
-            self._time_base = float(stream.time_base or 0) or None
-            self._start = int(stream.start_time or 0)
-            n = int(stream.frames or 0)
-            if n <= 0:
-                n = sum(1 for p in container.demux(stream)
-                        if p.size > 0)
-            self._len = n
+            pts = [p.pts for p in container.demux(stream) if p.size > 0]
         finally:
             container.close()
+        self._len = len(pts)
+        self._pts = None  # sorted presentation timestamps, when usable
+        if pts and None not in pts and len(set(pts)) == len(pts):
+            self._pts = sorted(pts)
+            self._index = {t: i for i, t in enumerate(self._pts)}
 
     def _open(self):
         container = self._av.open(self.path)
@@ -148,12 +148,6 @@ class PyAVReader:
     def get_avg_fps(self) -> float:
         return self._fps
 
-    def _index_of(self, frame) -> Optional[int]:
-        if frame.pts is None or self._time_base is None:
-            return None
-        return int(round((frame.pts - self._start) * self._time_base *
-                         self._fps))
-
     def read(self, indices: Sequence[int], sequential: bool = False
              ) -> np.ndarray:
         inds = [int(i) for i in indices]
@@ -163,19 +157,17 @@ class PyAVReader:
             out = {}
             want = set(inds)
             last = inds[-1]
-            if sequential or self._time_base is None or inds[0] == 0:
+            if sequential or self._pts is None or inds[0] == 0:
                 for pos, frame in enumerate(container.decode(stream)):
                     if pos in want:
                         out[pos] = frame.to_ndarray(format='rgb24')
                     if pos >= last:
                         break
             else:
-                target = self._start + int(inds[0] / self._fps /
-                                           self._time_base)
-                container.seek(target, backward=True, any_frame=False,
-                               stream=stream)
+                container.seek(self._pts[inds[0]], backward=True,
+                               any_frame=False, stream=stream)
                 for frame in container.decode(stream):
-                    pos = self._index_of(frame)
+                    pos = self._index.get(frame.pts)
                     if pos is None:
                         continue
                     if pos in want and pos not in out:
