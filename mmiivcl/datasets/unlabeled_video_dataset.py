@@ -184,7 +184,9 @@ class UnlabeledVideoDataset(BaseActionDataset):
             ``'skip'`` skips and counts it, ``'trust'`` checks nothing (the
             behaviour of mmaction2's readers). A pipeline whose decode step
             cannot read sequentially (mmaction2's ``DecordDecode``) skips
-            such files whatever the policy says.
+            such files whatever the policy says; mmaction2's
+            ``DecordDecode`` (``mode='accurate'``) is read with
+            :class:`DecordDecodeClips` (same pixels) unless ``'trust'``.
         seek_check: frames compared per file (see ``inexact_seek``).
         seek_verdicts: ``check_report.json`` of ``tools/check_videos.py``;
             its per-file ``seek`` verdicts are used instead of checking the
@@ -258,6 +260,23 @@ class UnlabeledVideoDataset(BaseActionDataset):
                 test_mode=test_mode,
                 max_refetch=max_refetch,
                 **kwargs)
+        if self.inexact_seek != 'trust':
+            self._exact_decode_steps()
+
+    def _exact_decode_steps(self) -> None:
+        """Read mmaction2's ``DecordDecode`` (``mode='accurate'``) steps
+        with :class:`DecordDecodeClips`: the same pixels at the same
+        indices (one sorted read), and sequential reading for a file whose
+        seeking is inexact. ``mode='efficient'`` (key frames only) is kept
+        as configured; inexact files are then skipped."""
+        from .transforms import DecordDecodeClips
+        ts = getattr(self.pipeline, 'transforms', None)
+        if not ts:
+            return
+        for i, t in enumerate(ts):
+            if type(t).__name__ == 'DecordDecode' and \
+                    getattr(t, 'mode', 'accurate') == 'accurate':
+                ts[i] = DecordDecodeClips()
 
     # ------------------------------------------------------------------
     # annotation loading

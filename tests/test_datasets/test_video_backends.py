@@ -139,9 +139,15 @@ def test_dataset_never_trains_on_wrong_frames(made, tmp_path):
     assert int(skip.bad_mask[0]) == REASON_INEXACT
     assert 'inexact seeking: frame' in dict(skip.skip_report())[
         made['no_pts_avi']]
-    # a decode step that cannot read sequentially (mmaction2's): skipped
+    # mmaction2's DecordDecode is read exactly too (DecordDecodeClips)
     plain = [dict(type='DecordInit'), EXACT_PIPELINE[1],
              dict(type='DecordDecode')]
+    ds = UnlabeledVideoDataset(ann_file=str(lst), pipeline=plain)
+    out = ds[0]
+    ref = _sequential(made['no_pts_avi'], 'decord', out['frame_inds'])
+    np.testing.assert_array_equal(np.stack(out['imgs']), ref)
+    # a decode step that cannot read sequentially (key frames only): skipped
+    plain[2] = dict(type='DecordDecode', mode='efficient')
     ds = UnlabeledVideoDataset(ann_file=str(lst), pipeline=plain)
     assert ds[0]['filename'] == made['long_gop']
     assert int(ds.bad_mask[0]) == REASON_INEXACT
