@@ -747,6 +747,10 @@ def probe_video(path: str, min_frames: int = 8, num_probe: int = 4,
             return out
     if seek_check:
         try:
+            # a fresh reader, as the dataset's check: decord's random access
+            # depends on what the reader decoded before
+            del reader
+            reader = open_reader(path, out['backend'], num_threads=1)
             wrong = verify_seek(reader, path, int(seek_check))
         except Exception as exc:  # noqa: BLE001
             out['reason'] = f'sequential decode fails: {_short(exc)}'
