@@ -225,25 +225,41 @@ def verify_seek(reader, path: str, num: int = 4
     ``(i, j)``: asking for frame ``i`` returned sequential frame ``j``
     (the closest one; ``-1`` when it matches none).
 
-    Each index is read on its own (``read([i])``), as training's sorted read
-    after a seek does; the sequential decode runs once up to the last index.
+    The probes are read once together in one sorted read (what
+    ``DecordDecodeClips`` does in training) and then each on its own; the
+    sequential decode runs once up to the last index.
     """
     n = len(reader)
     idx = probe_indices(path, n, num)
     if not idx:
         return None
     seq = reader.read(list(range(idx[-1] + 1)), sequential=True)
-    for i in idx:
-        try:
-            got = reader.read([i])[0]
-        except Exception:  # noqa: BLE001 - a seek that fails is inexact
-            return i, -1
+
+    def wrong(i, got):
         if np.array_equal(got, seq[i]):
-            continue
+            return None
         diffs = np.abs(seq.astype(np.int16) - got.astype(np.int16)).reshape(
             len(seq), -1).mean(1)
         j = int(np.argmin(diffs))
         return i, (j if diffs[j] < 1.0 else -1)
+
+    # one sorted read of all probes (the training read), then each alone
+    try:
+        batch = reader.read(idx)
+    except Exception:  # noqa: BLE001 - a seek that fails is inexact
+        return idx[0], -1
+    for i, got in zip(idx, batch):
+        bad = wrong(i, got)
+        if bad:
+            return bad
+    for i in idx:
+        try:
+            got = reader.read([i])[0]
+        except Exception:  # noqa: BLE001
+            return i, -1
+        bad = wrong(i, got)
+        if bad:
+            return bad
     return None
 
 

@@ -187,7 +187,9 @@ def test_one_decord_reader_per_sample(videos, mixed_list, monkeypatch):
     ds[0]
     ds[4]
     assert count[0] == 4
-    assert ds.read_counts() == {'decord': 2}
+    counts = ds.read_counts()  # both decided once, read by decord
+    assert sum(counts.values()) == 2
+    assert set(counts) <= {'decord', 'decord (sequential)'}
     count[0] = 0
     ds[0]
     ds[4]
