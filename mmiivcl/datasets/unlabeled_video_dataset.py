@@ -475,8 +475,9 @@ class UnlabeledVideoDataset(BaseActionDataset):
         if reader is None:
             if not osp.exists(path):
                 raise FileNotFoundError(path)
-            raise VideoDecodeError(path, 'cannot open: ' + explain_open_failure(
-                path, self.video_backend, _short(first_exc)))
+            raise VideoDecodeError(
+                path, 'cannot open: ' + explain_open_failure(
+                    path, self.video_backend, _short(first_exc)))
         if backend != self.video_backend and not self.pipeline_opens_backends:
             raise InexactSeekError(
                 path, f'needs backend {backend!r}, but the pipeline opens '

@@ -10,13 +10,12 @@ order, the reference every seek is checked against).
 Why per-file verification: no decoder seeks exactly on every file. On an
 MPEG-4 AVI whose packets carry no timestamps decord, PyAV and torchcodec all
 return other frames than asked; on the shared MPEG-2 program stream decord's
-seek returns other frames than its sequential decode. :func:`verify_seek` compares a few random-access
-frames with the sequential decode of the same file and backend (libraries
-convert to RGB slightly differently, so a backend is only compared with
-itself).
+seek returns other frames than its sequential decode. :func:`verify_seek`
+compares a few random-access frames with the sequential decode of the same
+file and backend (libraries convert to RGB slightly differently, so a
+backend is only compared with itself).
 """
 import os.path as osp
-import re
 import zlib
 from typing import List, Optional, Sequence, Tuple
 
@@ -265,9 +264,6 @@ def verify_seek(reader, path: str, num: int = 4
 
 # ----------------------------------------------------------------------
 # decoder messages a user can act on
-_DECORD_PREFIX = re.compile(r'\[\d\d:\d\d:\d\d\] \S+?:\d+: ')
-
-
 def stream_codec(path: str) -> Optional[str]:
     """Codec name of the first video stream (PyAV), ``None`` if unknown;
     GIF files are recognised by their magic bytes without PyAV."""

@@ -56,7 +56,8 @@ class OrderedSampleFrames(SampleFrames):
         if out_of_bound_opt != 'repeat_last':
             raise ValueError(
                 'OrderedSampleFrames.out_of_bound_opt must be '
-                f"'repeat_last' (indices never wrap), got {out_of_bound_opt!r}")
+                f"'repeat_last' (indices never wrap), got "
+                f'{out_of_bound_opt!r}')
         super().__init__(clip_len, frame_interval, num_clips,
                          temporal_jitter=temporal_jitter,
                          twice_sample=twice_sample,
