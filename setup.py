@@ -13,5 +13,5 @@ setup(
     packages=find_packages(include=['mmiivcl', 'mmiivcl.*']),
     python_requires='>=3.9',
     install_requires=['torch'] + _reqs('runtime'),
-    extras_require={'tests': _reqs('tests')},
+    extras_require={'tests': _reqs('tests'), 'pyav': _reqs('pyav')},
 )

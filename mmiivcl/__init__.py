@@ -7,5 +7,8 @@ from . import compat  # noqa: F401  (must run before mmaction is imported)
 import mmaction.models  # noqa: F401,E402  (fill mmaction2's registries)
 
 from . import datasets, engine, evaluation, models  # noqa: F401,E402
+from .utils import config_args  # noqa: E402
+
+config_args.install()  # unknown config keys named in one line
 
 __version__ = '0.1.0'

@@ -11,7 +11,18 @@ checked first). Writes
 * ``<out>/bad_videos.tsv``: ``path<TAB>reason`` for every unusable video
   (missing, 0 bytes, cannot open / unsupported codec such as AV1 or GIF,
   fewer than ``--min-frames`` frames, a frame that does not decode, timeout);
-* ``<out>/check_report.json``: counts, arguments and the per-file results.
+* ``<out>/inexact_seek.tsv``: ``path<TAB>verdict`` for every file whose
+  random access returns other frames than a sequential decode (``--seek-check``
+  random frames per file are compared); such files stay in the clean list
+  (the dataset reads them sequentially by default, ``inexact_seek``), but
+  each is printed as ``<path>: inexact seeking: frame i returned frame j``
+  with the remedy;
+* ``<out>/check_report.json``: counts, arguments, the files a folder scan did
+  not check (by extension) and the per-file results (``seek`` verdicts that
+  ``UnlabeledVideoDataset(seek_verdicts=...)`` can load).
+
+Outputs go to ``--out-dir``, by default the current directory (never into the
+data folder). Folder mode lists every file it does not check, by extension.
 
 Examples::
 
@@ -25,27 +36,30 @@ import os
 import os.path as osp
 import sys
 import time
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 from mmengine.utils import ProgressBar  # noqa: E402
 
 from mmiivcl.datasets.unlabeled_video_dataset import (  # noqa: E402
     VIDEO_EXTENSIONS, probe_video)
+from mmiivcl.datasets.video_backends import (  # noqa: E402
+    BACKENDS, REENCODE)
 from mmiivcl.utils.killable import run_pool  # noqa: E402
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        description='Find unreadable videos before training.')
+        description='Find unreadable videos before training.',
+        allow_abbrev=False)  # "--fail-on" must not pass for --fail-on-bad
     p.add_argument('source', help='list file ("path [label]" per line) or a '
                    'folder scanned recursively')
     p.add_argument('--root', default='', help='prefix of relative list paths '
                    "(the dataset's data_prefix['video'])")
-    p.add_argument('--out-dir', default=None,
-                   help='where to write the outputs (None: the list '
-                   'file\'s folder, or the scanned folder)')
+    p.add_argument('--out-dir', default='.',
+                   help='where to write the outputs (default: the current '
+                   'directory; never the data folder unless asked)')
     p.add_argument('--workers', type=int,
                    default=min(4, os.cpu_count() or 1),
                    help='checking processes (min(4, CPU count))')
@@ -55,26 +69,46 @@ def parse_args(argv=None):
                    help='fewest frames a usable video has (as the sampler)')
     p.add_argument('--num-probe', type=int, default=4,
                    help='frames decoded per video, first and last included')
+    p.add_argument('--seek-check', type=int, default=4,
+                   help='random frames per video compared with a sequential '
+                   'decode (0: no seek check)')
+    p.add_argument('--backend', default='decord', choices=BACKENDS,
+                   help='decoder the training pipeline uses')
+    p.add_argument('--fallback-backend', default=None, choices=BACKENDS,
+                   help='decoder tried when --backend cannot open a file '
+                   "(the dataset's fallback_backend)")
     p.add_argument('--extensions', nargs='+', default=list(VIDEO_EXTENSIONS),
-                   help='extensions for a folder scan')
+                   help='extensions for a folder scan (default includes '
+                   '.gif and .webm)')
     p.add_argument('--fail-on-bad', action='store_true',
                    help='exit with status 1 when a video is unusable')
     return p.parse_args(argv)
 
 
 def read_entries(source: str, root: str = '',
-                 extensions=VIDEO_EXTENSIONS) -> List[Tuple[str, str]]:
-    """``(full path, original line)`` for a list file or a folder scan."""
+                 extensions=VIDEO_EXTENSIONS,
+                 unchecked: Optional[Dict[str, List[str]]] = None
+                 ) -> List[Tuple[str, str]]:
+    """``(full path, original line)`` for a list file or a folder scan.
+
+    A folder scan adds every file it leaves out to ``unchecked``
+    (extension -> relative paths; hidden files under ``'(hidden)'``).
+    """
     if osp.isdir(source):
         exts = tuple(e.lower() for e in extensions)
         out = []
         for dirpath, dirnames, files in os.walk(source, followlinks=True):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith('.'))
             for f in sorted(files):
-                if not f.startswith('.') and \
-                        osp.splitext(f)[1].lower() in exts:
-                    full = osp.join(dirpath, f)
-                    out.append((full, osp.relpath(full, source)))
+                full = osp.join(dirpath, f)
+                rel = osp.relpath(full, source)
+                ext = osp.splitext(f)[1].lower()
+                if not f.startswith('.') and ext in exts:
+                    out.append((full, rel))
+                elif unchecked is not None:
+                    key = '(hidden)' if f.startswith('.') else (
+                        ext or '(no extension)')
+                    unchecked.setdefault(key, []).append(rel)
         return sorted(out, key=lambda e: e[1])  # as UnlabeledVideoDataset
     if not osp.isfile(source):
         raise FileNotFoundError(f'{source}: neither a list file nor a folder')
@@ -99,10 +133,15 @@ def read_entries(source: str, root: str = '',
 
 def check_videos(entries: List[Tuple[str, str]], workers: int = 2,
                  timeout: Optional[float] = 60.0, min_frames: int = 8,
-                 num_probe: int = 4, progress: bool = True) -> List[dict]:
+                 num_probe: int = 4, progress: bool = True,
+                 backend: str = 'decord',
+                 fallback_backend: Optional[str] = None,
+                 seek_check: int = 4) -> List[dict]:
     """Probe every ``(path, line)``; returns one result dict per entry with
-    ``path``, ``line``, ``ok``, ``reason``, ``num_frames``."""
-    jobs = [(p, min_frames, num_probe) for p, _ in entries]
+    ``path``, ``line``, ``ok``, ``reason``, ``num_frames``, ``backend``,
+    ``seek`` (see :func:`probe_video`)."""
+    jobs = [(p, min_frames, num_probe, backend, fallback_backend, seek_check)
+            for p, _ in entries]
     bar = ProgressBar(len(jobs), file=sys.stdout) if progress and jobs \
         else None
 
@@ -118,11 +157,11 @@ def check_videos(entries: List[Tuple[str, str]], workers: int = 2,
         if status == 'ok':
             rec = dict(value)
         elif status == 'timeout':
-            rec = dict(ok=False, num_frames=-1,
+            rec = dict(ok=False, num_frames=-1, backend=None, seek=None,
                        reason=f'decode timed out after {timeout:g} s '
                        '(process killed)')
         else:
-            rec = dict(ok=False, num_frames=-1,
+            rec = dict(ok=False, num_frames=-1, backend=None, seek=None,
                        reason=f'checker failed: {type(value).__name__}: '
                        f'{value}')
         rec.update(path=path, line=line)
@@ -130,44 +169,97 @@ def check_videos(entries: List[Tuple[str, str]], workers: int = 2,
     return out
 
 
-def write_outputs(results: List[dict], out_dir: str, args: dict) -> dict:
+def is_inexact(rec: dict) -> bool:
+    return bool(rec.get('seek')) and rec['seek'] != 'exact'
+
+
+def write_outputs(results: List[dict], out_dir: str, args: dict,
+                  unchecked: Optional[Dict[str, List[str]]] = None) -> dict:
     os.makedirs(out_dir, exist_ok=True)
     clean = osp.join(out_dir, 'clean_list.txt')
     bad = osp.join(out_dir, 'bad_videos.tsv')
+    inexact = osp.join(out_dir, 'inexact_seek.tsv')
     with open(clean, 'w', encoding='utf-8') as f:
         f.writelines(r['line'] + '\n' for r in results if r['ok'])
     with open(bad, 'w', encoding='utf-8') as f:
         f.write('path\treason\n')
         f.writelines(f'{r["path"]}\t{r["reason"]}\n'
                      for r in results if not r['ok'])
+    with open(inexact, 'w', encoding='utf-8') as f:
+        f.write('path\tverdict\n')
+        f.writelines(f'{r["path"]}\t{r["seek"]}\n'
+                     for r in results if r['ok'] and is_inexact(r))
+    by_backend: Dict[str, int] = {}
+    for r in results:
+        if r['ok']:
+            by_backend[r['backend']] = by_backend.get(r['backend'], 0) + 1
     summary = dict(num_videos=len(results),
                    num_ok=sum(r['ok'] for r in results),
                    num_bad=sum(not r['ok'] for r in results),
-                   clean_list=clean, bad_list=bad, args=args)
+                   num_inexact=sum(r['ok'] and is_inexact(r)
+                                   for r in results),
+                   read_by=by_backend,
+                   num_unchecked=sum(len(v) for v in (unchecked or {}
+                                                      ).values()),
+                   unchecked=unchecked or {},
+                   clean_list=clean, bad_list=bad, inexact_list=inexact,
+                   args=args)
     with open(osp.join(out_dir, 'check_report.json'), 'w') as f:
         json.dump(dict(summary, results=results), f, indent=1)
     return summary
 
 
 def main(argv=None) -> dict:
+    """Check the videos; returns the summary (``exit_code`` included)."""
     args = parse_args(argv)
-    entries = read_entries(args.source, args.root, args.extensions)
-    out_dir = args.out_dir or (args.source if osp.isdir(args.source) else
-                               osp.dirname(osp.abspath(args.source)))
+    unchecked: Dict[str, List[str]] = {}
+    entries = read_entries(args.source, args.root, args.extensions,
+                           unchecked)
+    if not entries:
+        what = ('the folder has no file with an extension in --extensions '
+                f'({" ".join(args.extensions)})' if osp.isdir(args.source)
+                else 'the list names no video')
+        print(f'[check_videos] error: nothing to check in {args.source}: '
+              f'{what}', file=sys.stderr)
+        for ext, files in sorted(unchecked.items()):
+            print(f'  not checked: {len(files)} {ext} file(s)',
+                  file=sys.stderr)
+        return dict(num_videos=0, num_ok=0, num_bad=0, exit_code=2,
+                    unchecked=unchecked)
     t0 = time.time()
     results = check_videos(entries, args.workers, args.timeout,
-                           args.min_frames, args.num_probe)
-    summary = write_outputs(results, out_dir, vars(args))
+                           args.min_frames, args.num_probe,
+                           backend=args.backend,
+                           fallback_backend=args.fallback_backend,
+                           seek_check=args.seek_check)
+    summary = write_outputs(results, args.out_dir, vars(args), unchecked)
+    summary['results'] = results
     print(f'[check_videos] {summary["num_ok"]} usable, {summary["num_bad"]} '
           f'unusable of {summary["num_videos"]} in {time.time() - t0:.1f} s'
+          f' (read by: {summary["read_by"]})'
           f'\n  clean list: {summary["clean_list"]}\n  bad videos: '
           f'{summary["bad_list"]}')
     for r in results:
         if not r['ok']:
             print(f'  BAD {r["path"]}: {r["reason"]}')
+    inexact = [r for r in results if r['ok'] and is_inexact(r)]
+    for r in inexact:
+        print(f'{r["path"]}: {r["seek"]}')
+    if inexact:
+        print(f'  {len(inexact)} file(s) seek inexactly with '
+              f'{args.backend}: training reads them sequentially '
+              "(UnlabeledVideoDataset inexact_seek='sequential', the "
+              "default; 'skip' drops and counts them), or re-encode each "
+              f'with `{REENCODE}`; list: {summary["inexact_list"]}')
+    if unchecked:
+        print(f'  not checked (extension not in --extensions): '
+              f'{summary["num_unchecked"]} file(s)')
+        for ext, files in sorted(unchecked.items()):
+            print(f'    {ext}: {len(files)} file(s), e.g. {files[0]}')
+    summary['exit_code'] = 1 if summary['num_bad'] and args.fail_on_bad \
+        else 0
     return summary
 
 
 if __name__ == '__main__':
-    s = main()
-    sys.exit(1 if s['num_bad'] and '--fail-on-bad' in sys.argv else 0)
+    sys.exit(main()['exit_code'])

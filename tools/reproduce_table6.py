@@ -300,7 +300,8 @@ def main(argv=None) -> Dict[str, Any]:
                          'ClipAugment') or {}
     pair = find_transform(base.train_dataloader.dataset.get('pipeline'),
                           'SampleClipPair') or {}
-    sf = find_transform(pipeline, 'SampleFrames') or {}
+    sf = (find_transform(pipeline, 'OrderedSampleFrames')
+          or find_transform(pipeline, 'SampleFrames') or {})
     results: Dict[str, Any] = dict(
         seeds=args.seeds,
         per_seed=per_seed,

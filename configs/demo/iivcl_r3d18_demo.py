@@ -98,7 +98,7 @@ default_hooks = dict(
 # 4 uniformly spaced 8-frame clips per video, centre crop, features averaged.
 test_pipeline = [
     dict(type='DecordInit', io_backend='disk'),
-    dict(type='SampleFrames', clip_len=8, frame_interval=2, num_clips=4,
+    dict(type='OrderedSampleFrames', clip_len=8, frame_interval=2, num_clips=4,
          test_mode=True),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 36)),

@@ -30,7 +30,7 @@ model = dict(
 
 test_pipeline = [
     dict(type='DecordInit', io_backend='disk'),
-    dict(type='SampleFrames', clip_len=8, frame_interval=8,
+    dict(type='OrderedSampleFrames', clip_len=8, frame_interval=8,
          num_clips=num_clips, test_mode=True),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 256)),

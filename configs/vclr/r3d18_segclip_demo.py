@@ -40,7 +40,7 @@ train_dataloader = dict(batch_size=8, dataset=dict(pipeline=train_pipeline))
 # evaluation: 3 uniformly spaced 4-frame clips per video, features averaged
 retrieval_pipeline = [
     dict(type='DecordInit', io_backend='disk'),
-    dict(type='SampleFrames', clip_len=4, frame_interval=2, num_clips=3,
+    dict(type='OrderedSampleFrames', clip_len=4, frame_interval=2, num_clips=3,
          test_mode=True),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 36)),

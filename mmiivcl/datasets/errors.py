@@ -87,3 +87,22 @@ class DecodeTimeoutError(VideoDecodeError):
 
     def __reduce__(self):
         return (DecodeTimeoutError, (self.filename, self.timeout))
+
+
+class InexactSeekError(VideoDecodeError):
+    """A file the pipeline would read with wrong frames (random access does
+    not return the frame asked for, and the configuration does not allow a
+    sequential read), or one only another decoder opens.
+
+    Args:
+        filename: path of the video.
+        verdict: what was found, e.g. ``'inexact seeking: frame 150
+            returned frame 49'``.
+    """
+
+    def __init__(self, filename: Optional[str], verdict: str) -> None:
+        self.verdict = verdict
+        super().__init__(filename, verdict)
+
+    def __reduce__(self):
+        return (InexactSeekError, (self.filename, self.verdict))

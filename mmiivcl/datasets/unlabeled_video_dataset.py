@@ -25,8 +25,11 @@ from mmaction.registry import DATASETS
 
 from ..utils.killable import (CallTimeout, HelperDied, KillableWorker,
                               RemoteError)
-from .errors import (DecodeTimeoutError, UnreadableVideosError,
-                     VideoDecodeError, VideoTooShortError)
+from .errors import (DecodeTimeoutError, InexactSeekError,
+                     UnreadableVideosError, VideoDecodeError,
+                     VideoTooShortError)
+from .video_backends import (BACKENDS, DecordReader, explain_open_failure,
+                             open_reader, verify_seek)
 from .worker_seed import maybe_reseed_worker, seed_all
 
 try:  # decord's own error class (not a RuntimeError subclass)
@@ -36,21 +39,31 @@ except ImportError:  # pragma: no cover - decord missing
         """Placeholder when decord is not installed."""
 
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.webm', '.mov', '.mpg', '.mpeg',
-                    '.m4v', '.flv', '.wmv', '.3gp', '.ogv', '.ts')
+                    '.m4v', '.flv', '.wmv', '.3gp', '.ogv', '.ts', '.gif')
 
 #: Exceptions that mark a *video* as unusable (not a pipeline bug).
 DECODE_ERRORS = (VideoDecodeError, DECORDError, RuntimeError, OSError)
 
 # reason codes stored in the shared ``bad_mask`` (0 = not known bad)
 REASON_MISSING, REASON_EMPTY, REASON_SHORT, REASON_DECODE = 1, 2, 3, 4
-REASON_TIMEOUT = 5
+REASON_TIMEOUT, REASON_INEXACT, REASON_BACKEND = 5, 6, 7
 REASON_NAMES = {
     REASON_MISSING: 'missing file',
     REASON_EMPTY: 'empty file (0 bytes)',
     REASON_SHORT: 'too few frames',
     REASON_DECODE: 'decode error',
     REASON_TIMEOUT: 'decode timed out',
+    REASON_INEXACT: 'inexact seeking',
+    REASON_BACKEND: 'needs a decoder the pipeline does not use',
 }
+
+# how a video is read, stored in the shared ``read_mode`` (0 = not decided)
+READ_MODES = {1: ('decord', False), 2: ('decord', True), 3: ('pyav', False),
+              4: ('pyav', True)}
+READ_MODE_NAMES = {1: 'decord', 2: 'decord (sequential)', 3: 'pyav',
+                   4: 'pyav (sequential)'}
+_MODE_OF = {v: k for k, v in READ_MODES.items()}
+INEXACT_POLICIES = ('sequential', 'skip', 'trust')
 _NUM_SLOTS = 256  # event-counter slots: 0 = main process, 1.. = workers
 
 
@@ -75,6 +88,9 @@ def classify_failure(path: str, exc: BaseException) -> Tuple[int, str]:
         return REASON_SHORT, exc.reason
     if isinstance(exc, DecodeTimeoutError):
         return REASON_TIMEOUT, exc.reason
+    if isinstance(exc, InexactSeekError):
+        return (REASON_BACKEND if exc.verdict.startswith('needs')
+                else REASON_INEXACT), exc.reason
     if isinstance(exc, FileNotFoundError):
         return REASON_MISSING, 'missing file'
     try:
@@ -82,6 +98,8 @@ def classify_failure(path: str, exc: BaseException) -> Tuple[int, str]:
             return REASON_EMPTY, 'empty file (0 bytes)'
     except OSError:
         pass
+    if type(exc) is VideoDecodeError:  # ours: the reason is the message
+        return REASON_DECODE, exc.reason
     return REASON_DECODE, _short(exc)
 
 
@@ -154,6 +172,26 @@ class UnlabeledVideoDataset(BaseActionDataset):
         decode_timeout: seconds one sample may take before its (helper)
             decoding process is killed and the video counted as bad;
             ``None`` (default) decodes in-process without a limit.
+        video_backend: decoder of the pipeline, ``'decord'`` (default) or
+            ``'pyav'`` (read by :class:`VideoInit`).
+        fallback_backend: decoder used for a file ``video_backend`` cannot
+            open (e.g. ``'pyav'`` for AV1 and GIF); ``None``: such files are
+            skipped and counted.
+        inexact_seek: what to do with a file whose random access returns
+            other frames than a sequential decode (checked once per file on
+            first use, ``seek_check`` frames, verdict shared by all workers
+            and kept for every epoch): ``'sequential'`` (default) reads it
+            by decoding from the first frame (exact, slower),
+            ``'skip'`` skips and counts it, ``'trust'`` checks nothing (the
+            behaviour of mmaction2's readers). A pipeline whose decode step
+            cannot read sequentially (mmaction2's ``DecordDecode``) skips
+            such files whatever the policy says; mmaction2's
+            ``DecordDecode`` (``mode='accurate'``) is read with
+            :class:`DecordDecodeClips` (same pixels) unless ``'trust'``.
+        seek_check: frames compared per file (see ``inexact_seek``).
+        seek_verdicts: ``check_report.json`` of ``tools/check_videos.py``;
+            its per-file ``seek`` verdicts are used instead of checking the
+            files again.
         **kwargs: forwarded to mmaction2's ``BaseActionDataset``.
     """
 
@@ -174,7 +212,26 @@ class UnlabeledVideoDataset(BaseActionDataset):
                  allow_skip_in_test: bool = False,
                  max_refetch: int = 100,
                  decode_timeout: Optional[float] = None,
+                 video_backend: str = 'decord',
+                 fallback_backend: Optional[str] = None,
+                 inexact_seek: str = 'sequential',
+                 seek_check: int = 4,
+                 seek_verdicts: Optional[str] = None,
                  **kwargs) -> None:
+        for key, value, allowed in (
+                ('video_backend', video_backend, BACKENDS),
+                ('fallback_backend', fallback_backend, BACKENDS + (None, )),
+                ('inexact_seek', inexact_seek, INEXACT_POLICIES)):
+            if value not in allowed:
+                raise ValueError(
+                    f'UnlabeledVideoDataset.{key}={value!r}: choose one of '
+                    f'{allowed}')
+        self.video_backend = video_backend
+        self.fallback_backend = fallback_backend
+        self.inexact_seek = inexact_seek
+        self.seek_check = int(seek_check)
+        self._seek_verdicts = load_seek_verdicts(seek_verdicts)
+        self.read_mode = torch.zeros(0, dtype=torch.uint8)
         if decode_timeout is not None and decode_timeout <= 0:
             raise ValueError(
                 f'UnlabeledVideoDataset.decode_timeout={decode_timeout} must '
@@ -204,6 +261,23 @@ class UnlabeledVideoDataset(BaseActionDataset):
                 test_mode=test_mode,
                 max_refetch=max_refetch,
                 **kwargs)
+        if self.inexact_seek != 'trust':
+            self._exact_decode_steps()
+
+    def _exact_decode_steps(self) -> None:
+        """Read mmaction2's ``DecordDecode`` (``mode='accurate'``) steps
+        with :class:`DecordDecodeClips`: the same pixels at the same
+        indices (one sorted read), and sequential reading for a file whose
+        seeking is inexact. ``mode='efficient'`` (key frames only) is kept
+        as configured; inexact files are then skipped."""
+        from .transforms import DecordDecodeClips
+        ts = getattr(self.pipeline, 'transforms', None)
+        if not ts:
+            return
+        for i, t in enumerate(ts):
+            if type(t).__name__ == 'DecordDecode' and \
+                    getattr(t, 'mode', 'accurate') == 'accurate':
+                ts[i] = DecordDecodeClips()
 
     # ------------------------------------------------------------------
     # annotation loading
@@ -317,6 +391,7 @@ class UnlabeledVideoDataset(BaseActionDataset):
     def _reset_skip_state(self) -> None:
         n = len(self) if self._fully_initialized else 0
         self.bad_mask = torch.zeros(n, dtype=torch.uint8).share_memory_()
+        self.read_mode = torch.zeros(n, dtype=torch.uint8).share_memory_()
         self._skip_events = torch.zeros(
             _NUM_SLOTS, dtype=torch.int64).share_memory_()
         self._bad_reasons = {}
@@ -356,6 +431,95 @@ class UnlabeledVideoDataset(BaseActionDataset):
             out.append((path, self._bad_reasons.get(
                 path, REASON_NAMES.get(code, 'unknown'))))
         return out
+
+    def read_counts(self) -> Dict[str, int]:
+        """How the videos decided so far are read (this process and its
+        workers): ``{'decord': n, 'pyav (sequential)': m, ...}``."""
+        codes = self.read_mode
+        return {READ_MODE_NAMES[c]: int((codes == c).sum())
+                for c in READ_MODE_NAMES if int((codes == c).sum())}
+
+    # ------------------------------------------------------------------
+    # how each file is read: backend, fallback, verified seeking
+    @property
+    def pipeline_reads_exactly(self) -> bool:
+        """Whether the pipeline honours ``video_backend`` and
+        ``sequential_read`` (:class:`VideoInit` / :class:`DecordDecodeClips`
+        do; mmaction2's ``DecordInit`` / ``DecordDecode`` do not)."""
+        cached = self.__dict__.get('_reads_exactly')
+        if cached is None:
+            ts = list(getattr(self.pipeline, 'transforms', []))
+            cached = any(getattr(t, 'reads_exactly', False) for t in ts)
+            self._reads_exactly = cached
+        return cached
+
+    @property
+    def pipeline_opens_backends(self) -> bool:
+        ts = list(getattr(self.pipeline, 'transforms', []))
+        return any(getattr(t, 'opens_backends', False) for t in ts)
+
+    def decide_read_mode(self, path: str) -> int:
+        """Open ``path`` (falling back to ``fallback_backend``), verify its
+        seeking unless ``inexact_seek='trust'``, return a ``READ_MODES``
+        code. Raises what makes the file unusable (the caller skips it)."""
+        reader, backend, first_exc = None, None, None
+        names = [self.video_backend]
+        if self.fallback_backend and self.fallback_backend not in names:
+            names.append(self.fallback_backend)
+        for name in names:
+            try:
+                reader = open_reader(path, name)
+                backend = name
+                break
+            except Exception as exc:  # noqa: BLE001 - decided below
+                first_exc = first_exc or exc
+        if reader is None:
+            if not osp.exists(path):
+                raise FileNotFoundError(path)
+            raise VideoDecodeError(
+                path, 'cannot open: ' + explain_open_failure(
+                    path, self.video_backend, _short(first_exc)))
+        if backend != self.video_backend and not self.pipeline_opens_backends:
+            raise InexactSeekError(
+                path, f'needs backend {backend!r}, but the pipeline opens '
+                'videos with mmaction2\'s DecordInit: use VideoInit')
+        sequential = False
+        if self.inexact_seek != 'trust':
+            verdict = self._seek_verdicts.get(osp.abspath(path))
+            if verdict is None or verdict[0] != backend:
+                if len(reader) >= 2:
+                    wrong = verify_seek(reader, path, self.seek_check)
+                    verdict = (backend, None if wrong is None else
+                               f'inexact seeking: frame {wrong[0]} returned '
+                               f'frame {wrong[1]}')
+                else:
+                    verdict = (backend, None)
+            if verdict[1] is not None:
+                if self.inexact_seek == 'skip':
+                    raise InexactSeekError(path, verdict[1] + " (dataset "
+                                           "inexact_seek='skip')")
+                if not self.pipeline_reads_exactly:
+                    raise InexactSeekError(
+                        path, verdict[1] + ': the pipeline cannot read '
+                        'sequentially (use DecordDecodeClips)')
+                sequential = True
+        del reader
+        return _MODE_OF[(backend, sequential)]
+
+    def prepare_data(self, idx: int):
+        """The pipeline on ``idx``, told how to read the file
+        (``video_backend``, ``sequential_read``); see ``inexact_seek``."""
+        if self.inexact_seek == 'trust' and self.fallback_backend is None \
+                and self.video_backend == 'decord':
+            return super().prepare_data(idx)  # mmaction2's behaviour
+        info = self.get_data_info(idx)
+        code = int(self.read_mode[idx]) if idx < len(self.read_mode) else 0
+        if code == 0:
+            code = self.decide_read_mode(info['filename'])
+            if idx < len(self.read_mode):
+                self.read_mode[idx] = code
+        info['video_backend'], info['sequential_read'] = READ_MODES[code]
+        return self.pipeline(info)
 
     def mark_bad(self, idx: int, code: int, reason: Optional[str] = None
                  ) -> None:
@@ -479,8 +643,15 @@ class UnlabeledVideoDataset(BaseActionDataset):
                                      'pipeline returned None'))
             nxt = self._draw_replacement()
             if nxt is None:
+                report = self.skip_report()
+                if report and all(r == 'missing file' for _, r in report):
+                    raise UnreadableVideosError(
+                        report[:10], 'UnlabeledVideoDataset: every video is '
+                        'missing: data_prefix='
+                        f'{self.data_prefix!r} or ann_file='
+                        f'{self.ann_file!r} is wrong')
                 raise UnreadableVideosError(
-                    self.skip_report(),
+                    report,
                     'UnlabeledVideoDataset: every video failed to decode')
             idx = nxt
         raise UnreadableVideosError(
@@ -493,27 +664,74 @@ def _helper_start() -> None:
     torch.set_num_threads(1)
 
 
-def probe_video(path: str, min_frames: int = 8, num_probe: int = 4) -> dict:
-    """Open ``path`` with decord and decode ``num_probe`` frames spread over
-    the video, the first and the *last* included (containers can over-report
-    their frame count, dmlc/decord#373 / #2, and files can break late).
+def load_seek_verdicts(report: Optional[str]
+                       ) -> Dict[str, Tuple[str, Optional[str]]]:
+    """``abspath -> (backend, None | 'inexact seeking: ...')`` from a
+    ``check_report.json`` of ``tools/check_videos.py`` (empty for None)."""
+    if not report:
+        return {}
+    import json
+    if not osp.isfile(report):
+        raise FileNotFoundError(
+            f'UnlabeledVideoDataset.seek_verdicts={report!r} not found (a '
+            'check_report.json written by tools/check_videos.py)')
+    with open(report, encoding='utf-8') as f:
+        results = json.load(f).get('results', [])
+    out = {}
+    for r in results:
+        if r.get('ok') and r.get('seek') and r.get('backend'):
+            out[osp.abspath(r['path'])] = (
+                r['backend'], None if r['seek'] == 'exact' else r['seek'])
+    return out
+
+
+def probe_video(path: str, min_frames: int = 8, num_probe: int = 4,
+                backend: str = 'decord',
+                fallback_backend: Optional[str] = None,
+                seek_check: int = 0) -> dict:
+    """Open ``path`` with ``backend`` and decode ``num_probe`` frames spread
+    over the video, the first and the *last* included (containers can
+    over-report their frame count, dmlc/decord#373 / #2, and files can break
+    late).
+
+    Args:
+        path: the video.
+        min_frames: fewest frames a usable video has.
+        num_probe: frames decoded, first to last.
+        backend: ``'decord'`` or ``'pyav'`` (:mod:`..video_backends`).
+        fallback_backend: tried when ``backend`` cannot open the file.
+        seek_check: random-access frames compared with a sequential decode
+            (:func:`~mmiivcl.datasets.video_backends.verify_seek`); 0 skips.
 
     Returns:
         dict: ``ok`` (bool), ``reason`` (None or why the video is unusable),
-        ``num_frames`` (decord's count, -1 when it could not be opened).
+        ``num_frames`` (the backend's count, -1 when it could not be
+        opened), ``backend`` (the one that read it, or ``None``), ``seek``
+        (``None`` unchecked, ``'exact'``, or ``'inexact seeking: frame i
+        returned frame j'``).
     """
-    out = dict(ok=False, reason=None, num_frames=-1)
+    out = dict(ok=False, reason=None, num_frames=-1, backend=None, seek=None)
+    if osp.isdir(path):
+        out['reason'] = 'is a directory, not a video file'
+        return out
     if not osp.exists(path):
         out['reason'] = 'missing file'
         return out
     if osp.isfile(path) and osp.getsize(path) == 0:
         out['reason'] = 'empty file (0 bytes)'
         return out
-    try:
-        import decord
-        reader = decord.VideoReader(path, num_threads=1)
-    except Exception as exc:  # noqa: BLE001 - any failure means unusable
-        out['reason'] = f'cannot open: {_short(exc)}'
+    reader, first_error = None, None
+    for name in [backend] + ([fallback_backend] if fallback_backend and
+                             fallback_backend != backend else []):
+        try:
+            reader = open_reader(path, name, num_threads=1)
+            out['backend'] = name
+            break
+        except Exception as exc:  # noqa: BLE001 - any failure: unusable
+            if first_error is None:
+                first_error = explain_open_failure(path, name, _short(exc))
+    if reader is None:
+        out['reason'] = f'cannot open: {first_error}'
         return out
     n = len(reader)
     out['num_frames'] = n
@@ -525,14 +743,27 @@ def probe_video(path: str, min_frames: int = 8, num_probe: int = 4) -> dict:
                      np.linspace(0, n - 1, max(2, int(num_probe)))})
     for i in probes:
         try:
-            reader.get_batch([i])
+            reader.read([i])
         except Exception as exc:  # noqa: BLE001
             out['reason'] = f'frame {i} of {n} does not decode: {_short(exc)}'
             return out
-    try:
-        reader.seek(0)  # decord#157 workaround: stop background decoding
-    except Exception:  # noqa: BLE001
-        pass
+    if seek_check:
+        try:
+            # a fresh reader, as the dataset's check: decord's random access
+            # depends on what the reader decoded before
+            del reader
+            reader = open_reader(path, out['backend'], num_threads=1)
+            wrong = verify_seek(reader, path, int(seek_check))
+        except Exception as exc:  # noqa: BLE001
+            out['reason'] = f'sequential decode fails: {_short(exc)}'
+            return out
+        out['seek'] = 'exact' if wrong is None else (
+            f'inexact seeking: frame {wrong[0]} returned frame {wrong[1]}')
+    if isinstance(reader, DecordReader):
+        try:
+            reader.reader.seek(0)  # decord#157: stop background decoding
+        except Exception:  # noqa: BLE001
+            pass
     del reader
     out['ok'] = True
     return out

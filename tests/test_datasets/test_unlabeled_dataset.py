@@ -182,9 +182,25 @@ def test_one_decord_reader_per_sample(videos, mixed_list, monkeypatch):
         return original(*args, **kwargs)
 
     monkeypatch.setattr(decord, 'VideoReader', counting)
+    # first use of a file: one reader more, for the seek check whose
+    # verdict is then kept (inexact_seek='sequential', the default)
     ds[0]
     ds[4]
-    assert count[0] == 2
+    assert count[0] == 4
+    counts = ds.read_counts()  # both decided once, read by decord
+    assert sum(counts.values()) == 2
+    assert set(counts) <= {'decord', 'decord (sequential)'}
+    count[0] = 0
+    ds[0]
+    ds[4]
+    assert count[0] == 2  # from then on: one reader per sample
+    trusting = UnlabeledVideoDataset(
+        ann_file=ann, data_prefix=dict(video=videos),
+        pipeline=SMALL_PIPELINE, inexact_seek='trust')
+    count[0] = 0
+    trusting[0]
+    trusting[4]
+    assert count[0] == 2  # no check: one reader per sample from the start
 
 
 def test_skip_counts_are_shared_with_dataloader_workers(videos, mixed_list):

@@ -27,7 +27,8 @@ def test_retrieval_config(name, dataset, is_2d):
     assert prefix == f'data/{dataset}/videos'
     assert cfg.test_evaluator.type == 'VideoRetrievalMetric'
     pipe = resolve_pipeline(cfg)
-    sample = next(t for t in pipe if t['type'] == 'SampleFrames')
+    sample = next(t for t in pipe
+                  if t['type'] in ('SampleFrames', 'OrderedSampleFrames'))
     assert sample['test_mode'] and sample['num_clips'] == (30 if is_2d
                                                            else 10)
     assert pipe == cfg.test_dataloader.dataset.datasets.test.pipeline

@@ -97,6 +97,7 @@ def test_run_stops_above_bad_fraction_with_the_list(
         runner.train()
     msg = str(err.value)
     assert 'max_bad_fraction=0.2' in msg and 'tools/check_videos.py' in msg
+    assert 'default_hooks.skip_stats.max_bad_fraction' in msg  # full key
     listed = [p for p, _ in err.value.failures]
     assert len(listed) >= 3  # > 20 % of 15 videos
     bad_paths = {p for p, _ in bad_videos.values()}

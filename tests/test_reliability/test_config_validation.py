@@ -196,3 +196,75 @@ def test_hook_rejects_before_the_first_step(tmp_path, tiny_data, rel,
                        'world_size 1 x batch_size 2 x 2'):
         runner.train()
     assert runner.iter == 0
+
+
+# ----------------------------------------------------------------------
+# unknown keywords: one line naming the key and the closest valid argument
+def _one_line(exc) -> str:
+    msg = str(exc.value)
+    assert '\n' not in msg and exc.value.__cause__ is None
+    assert exc.value.__suppress_context__  # no chained TypeError traceback
+    return msg
+
+
+def test_unknown_model_argument_is_named(rel):
+    with pytest.raises(ConfigError) as err:
+        MODELS.build(rel.tiny_model(lamda_nn=1.0))
+    assert _one_line(err) == ('model.lamda_nn: unknown argument of IIVCL; '
+                              'did you mean lambda_nn?')
+    # nested: the key path reaches into the head config
+    head = dict(type='ProjectionMLP', in_channels=64, hid_channels=32,
+                out_channels=16, num_layer=3)
+    with pytest.raises(ConfigError) as err:
+        MODELS.build(rel.tiny_model(head_nn=head))
+    assert _one_line(err) == ('model.head_nn.num_layer: unknown argument of '
+                              'ProjectionMLP; did you mean num_layers?')
+
+
+def test_unknown_mmaction_argument_is_named():
+    """Not one of ours: the TypeError mmengine raises is translated (classes
+    that swallow ``**kwargs``, e.g. ResNet3d, keep their own errors)."""
+    with pytest.raises(ConfigError) as err:
+        TRANSFORMS.build(dict(type='CenterCrop', crop_sze=32))
+    assert _one_line(err) == ('pipeline.crop_sze: unknown argument of '
+                              'CenterCrop; did you mean crop_size?')
+
+
+def test_unknown_dataset_and_transform_arguments_are_named(tmp_path):
+    from mmaction.registry import DATASETS
+    lst = tmp_path / 'list.txt'
+    lst.write_text('a.mp4\n')
+    with pytest.raises(ConfigError) as err:
+        DATASETS.build(dict(type='UnlabeledVideoDataset', ann_fle=str(lst)))
+    assert _one_line(err) == ('dataset.ann_fle: unknown argument of '
+                              'UnlabeledVideoDataset; did you mean ann_file?')
+    pipe = [dict(type='VideoInit'),
+            dict(type='SampleClipPair', clip_lenn=8)]
+    with pytest.raises(ConfigError) as err:
+        DATASETS.build(dict(type='UnlabeledVideoDataset', ann_file=str(lst),
+                            pipeline=pipe))
+    assert _one_line(err) == ('dataset.pipeline[1].clip_lenn: unknown '
+                              'argument of SampleClipPair; did you mean '
+                              'clip_len?')
+    with pytest.raises(ConfigError) as err:
+        TRANSFORMS.build(dict(type='SampleClipPair', num_clip=2))
+    assert _one_line(err) == ('pipeline.num_clip: unknown argument of '
+                              'SampleClipPair; did you mean num_clips?')
+    # arguments the base classes take through **kwargs stay valid
+    ds = DATASETS.build(dict(type='UnlabeledVideoDataset', ann_file=str(lst),
+                             start_index=0, lazy_init=True))
+    assert ds.ann_file == str(lst)
+
+
+def test_all_probed_videos_missing_names_data_prefix_and_ann_file(tmp_path):
+    lst = tmp_path / 'list.txt'
+    lst.write_text('a.mp4 0\nb/c.mp4 1\n')
+    ds = UnlabeledVideoDataset(ann_file=str(lst),
+                               data_prefix=dict(video='/no/such/root'))
+    with pytest.raises(ConfigError) as err:
+        probe_frame_counts(ds, 16)
+    msg = str(err.value)
+    assert 'none of the 2 probed training videos exists' in msg
+    assert "train_dataloader.dataset.data_prefix={'video': '/no/such/root'}" \
+        in msg
+    assert f"train_dataloader.dataset.ann_file='{lst}'" in msg

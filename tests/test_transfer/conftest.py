@@ -93,7 +93,8 @@ def _shrink_pipeline(pipeline, size: int, test_clips: int):
             t['crop_size'] = size
         elif kind == 'MultiScaleCrop':
             t['input_size'] = size
-        elif kind == 'SampleFrames' and t.get('test_mode') and t.get(
+        elif kind in ('SampleFrames', 'OrderedSampleFrames') and t.get(
+                'test_mode') and t.get(
                 'clip_len', 1) > 1:
             t['num_clips'] = min(t['num_clips'], test_clips)
         out.append(t)

@@ -37,7 +37,8 @@ model = dict(
 # the classes are motion directions)
 train_pipeline = [
     dict(type='DecordInit', io_backend='disk'),
-    dict(type='SampleFrames', clip_len=8, frame_interval=2, num_clips=1),
+    dict(type='OrderedSampleFrames', clip_len=8, frame_interval=2,
+         num_clips=1),
     dict(type='DecordDecode'),
     dict(type='ClipAugment', scale=(32, 40), crop_size=32,
          color_jitter_p=0.0, grayscale_p=0.0, blur_p=0.0, flip_p=0.0),
@@ -46,7 +47,7 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='DecordInit', io_backend='disk'),
-    dict(type='SampleFrames', clip_len=8, frame_interval=2, num_clips=3,
+    dict(type='OrderedSampleFrames', clip_len=8, frame_interval=2, num_clips=3,
          test_mode=True),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 36)),

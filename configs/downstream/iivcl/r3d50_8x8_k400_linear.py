@@ -41,7 +41,8 @@ ann_file_val = 'data/kinetics400/kinetics400_val_list_videos.txt'
 
 train_pipeline = [
     dict(type='DecordInit', io_backend='disk'),
-    dict(type='SampleFrames', clip_len=8, frame_interval=8, num_clips=1),
+    dict(type='OrderedSampleFrames', clip_len=8, frame_interval=8,
+         num_clips=1),
     dict(type='DecordDecode'),
     dict(type='RandomRescale', scale_range=(256, 320)),
     dict(type='RandomCrop', size=224),
@@ -51,7 +52,7 @@ train_pipeline = [
 ]
 val_pipeline = [
     dict(type='DecordInit', io_backend='disk'),
-    dict(type='SampleFrames', clip_len=8, frame_interval=8, num_clips=1,
+    dict(type='OrderedSampleFrames', clip_len=8, frame_interval=8, num_clips=1,
          test_mode=True),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 256)),
@@ -61,7 +62,8 @@ val_pipeline = [
 ]
 test_pipeline = [
     dict(type='DecordInit', io_backend='disk'),
-    dict(type='SampleFrames', clip_len=8, frame_interval=8, num_clips=10,
+    dict(type='OrderedSampleFrames', clip_len=8, frame_interval=8,
+         num_clips=10,
          test_mode=True),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 256)),

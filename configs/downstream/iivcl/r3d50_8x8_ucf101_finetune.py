@@ -40,7 +40,8 @@ ann_file_test = ann_file_val
 # pretraining augmentations minus blur (IIVCL paper, App. B.1.1), one 8x8 clip
 train_pipeline = [
     dict(type='DecordInit', io_backend='disk'),
-    dict(type='SampleFrames', clip_len=8, frame_interval=8, num_clips=1),
+    dict(type='OrderedSampleFrames', clip_len=8, frame_interval=8,
+         num_clips=1),
     dict(type='DecordDecode'),
     dict(type='ClipAugment', scale=(256, 320), crop_size=224,
          color_jitter=(0.4, 0.4, 0.4, 0.1), color_jitter_p=0.8,
@@ -50,7 +51,7 @@ train_pipeline = [
 ]
 val_pipeline = [
     dict(type='DecordInit', io_backend='disk'),
-    dict(type='SampleFrames', clip_len=8, frame_interval=8, num_clips=1,
+    dict(type='OrderedSampleFrames', clip_len=8, frame_interval=8, num_clips=1,
          test_mode=True),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 256)),
@@ -61,7 +62,8 @@ val_pipeline = [
 # 10 temporal x 3 spatial views, predictions averaged
 test_pipeline = [
     dict(type='DecordInit', io_backend='disk'),
-    dict(type='SampleFrames', clip_len=8, frame_interval=8, num_clips=10,
+    dict(type='OrderedSampleFrames', clip_len=8, frame_interval=8,
+         num_clips=10,
          test_mode=True),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 256)),

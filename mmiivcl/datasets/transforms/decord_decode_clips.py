@@ -25,13 +25,7 @@ def _short_side_shape(h: int, w: int, short: int) -> Tuple[int, int]:
     return max(short, int(round(h * short / w))), short
 
 
-def _as_numpy(batch) -> np.ndarray:
-    """decord NDArray -> numpy without a copy (DLPack), else ``asnumpy``."""
-    try:
-        from torch.utils.dlpack import from_dlpack
-        return from_dlpack(batch.to_dlpack()).numpy()
-    except Exception:  # pragma: no cover - no torch / old decord
-        return batch.asnumpy()
+from ..video_backends import DecordReader, _as_numpy  # noqa: E402
 
 
 @TRANSFORMS.register_module()
@@ -66,8 +60,16 @@ class DecordDecodeClips(BaseTransform):
       later resize, about what the second open costs; small sources would
       only pay, hence ``min_ratio``.
 
+    * Exact frames: with ``results['sequential_read']`` (set by
+      :class:`~mmiivcl.datasets.UnlabeledVideoDataset` for a file whose
+      random access was found inexact) the same sorted indices are read by
+      decoding from the first frame on, still in one pass.
+    * Second backend: a reader opened by :class:`VideoInit` with
+      ``backend='pyav'`` is read the same way (one sorted read, each frame
+      once); resizing while decoding is a decord feature and is skipped.
+
     Required keys: ``video_reader``, ``frame_inds`` (``filename`` when
-    ``short_side`` is set).
+    ``short_side`` is set); optional ``sequential_read``.
     Added / modified keys: ``imgs`` (list of (H, W, 3) uint8 RGB frames),
     ``original_shape`` (source (h, w)), ``img_shape`` (decoded (h, w)),
     ``decode_resized`` (bool); ``video_reader`` is released (``None``).
@@ -80,6 +82,9 @@ class DecordDecodeClips(BaseTransform):
         num_threads: decoder threads of a re-opened reader (as
             ``DecordInit``'s ``num_threads``; 1 suits DataLoader workers).
     """
+
+    #: honours ``sequential_read`` (see UnlabeledVideoDataset.inexact_seek)
+    reads_exactly = True
 
     def __init__(self, short_side: Optional[int] = None,
                  min_ratio: float = 2.0, num_threads: int = 1) -> None:
@@ -111,6 +116,10 @@ class DecordDecodeClips(BaseTransform):
         uniq, inverse = np.unique(inds, return_inverse=True)
         resized = False
         source_shape = None
+        sequential = bool(results.get('sequential_read', False))
+        if hasattr(reader, 'read'):  # PyAV (VideoInit): no resize on decode
+            batch = reader.read(uniq.tolist(), sequential=sequential)
+            return self._hand_out(results, batch, inverse, False, None)
         if self.short_side is not None:
             # frame 0 is a key frame: the forward pass decodes it anyway
             source_shape = tuple(reader[0].shape[:2])
@@ -124,8 +133,19 @@ class DecordDecodeClips(BaseTransform):
                 del reader
                 reader = self._reopen(results['filename'], nh, nw)
                 resized = True
-        batch = _as_numpy(reader.get_batch(uniq.tolist()))
-        seen = np.zeros(len(uniq), dtype=bool)
+        if sequential:
+            batch = DecordReader(reader=reader).read(uniq.tolist(),
+                                                     sequential=True)
+        else:
+            batch = _as_numpy(reader.get_batch(uniq.tolist()))
+        del reader
+        return self._hand_out(results, batch, inverse, resized, source_shape)
+
+    @staticmethod
+    def _hand_out(results: Dict, batch: np.ndarray, inverse: np.ndarray,
+                  resized: bool, source_shape) -> Dict:
+        """Views of ``batch`` in the requested order (repeats copied)."""
+        seen = np.zeros(len(batch), dtype=bool)
         imgs: List[np.ndarray] = []
         for j in inverse.tolist():
             imgs.append(batch[j].copy() if seen[j] else batch[j])
@@ -135,7 +155,6 @@ class DecordDecodeClips(BaseTransform):
         results['original_shape'] = source_shape or batch.shape[1:3]
         results['decode_resized'] = resized
         results['video_reader'] = None
-        del reader
         return results
 
     def __repr__(self) -> str:

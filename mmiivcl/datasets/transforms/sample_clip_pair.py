@@ -12,6 +12,7 @@ from mmcv.transforms import BaseTransform
 from mmaction.registry import TRANSFORMS
 
 from ..errors import VideoTooShortError
+from .clip_geometry import clip_offsets, clip_span, clip_stride
 
 
 @TRANSFORMS.register_module()
@@ -21,11 +22,14 @@ class SampleClipPair(BaseTransform):
     Each clip is ``clip_len`` frames at stride ``frame_interval``, i.e. it
     spans ``L = (clip_len - 1) * frame_interval + 1`` frames. Each start time
     is drawn independently and uniformly from ``{0, ..., total_frames - L}``
-    (every position where the whole clip fits). A video with fewer than ``L``
-    frames but at least ``min_frames`` frames is looped: the start is uniform
-    over ``{0, ..., total_frames - 1}`` and indices wrap modulo
-    ``total_frames`` (docs/design.md#short-videos). A video with fewer than
-    ``min_frames`` frames raises :class:`VideoTooShortError`, which the
+    (every position where the whole clip fits).
+
+    Short videos keep temporal order, indices never wrap (see
+    :mod:`.clip_geometry`): with ``clip_len <= F < L`` frames the stride
+    shrinks to ``(F - 1) // (clip_len - 1)`` and the start is uniform where
+    that clip fits; with ``min_frames <= F < clip_len`` frame ``i`` of every
+    clip is ``i * F // clip_len`` (repeats, in order). A video with fewer
+    than ``min_frames`` frames raises :class:`VideoTooShortError`, which the
     training dataset turns into a skip.
 
     Randomness comes from numpy's global generator, which mmengine seeds per
@@ -36,6 +40,8 @@ class SampleClipPair(BaseTransform):
         - ``frame_inds``: int64 array (num_clips * clip_len,), clip-major:
           ``frame_inds.reshape(num_clips, clip_len)[c]`` is clip ``c``.
         - ``clip_starts``: int64 array (num_clips,) of each clip's first frame.
+        - ``clip_stride``: int, the stride actually used (``frame_interval``
+          unless the video is short; 0 when frames repeat).
         - ``clip_len``, ``num_clips``, ``frame_interval`` (read by
           ``FormatShape`` and :class:`ClipAugment`).
 
@@ -67,16 +73,14 @@ class SampleClipPair(BaseTransform):
     @property
     def clip_span(self) -> int:
         """Frames covered by one clip, first to last inclusive."""
-        return (self.clip_len - 1) * self.frame_interval + 1
+        return clip_span(self.clip_len, self.frame_interval)
 
     def sample_starts(self, total_frames: int) -> np.ndarray:
         """Independent uniform start frames, shape (num_clips,)."""
-        if total_frames >= self.clip_span:
-            high = total_frames - self.clip_span + 1
-        else:  # looped: any frame may start the clip
-            high = total_frames
-        return np.random.randint(0, high, size=self.num_clips).astype(
-            np.int64)
+        _, max_start = clip_offsets(total_frames, self.clip_len,
+                                    self.frame_interval)
+        return np.random.randint(0, max_start + 1,
+                                 size=self.num_clips).astype(np.int64)
 
     def transform(self, results: Dict) -> Dict:
         """Add ``frame_inds`` for ρ clips; see the class docstring."""
@@ -85,12 +89,14 @@ class SampleClipPair(BaseTransform):
             raise VideoTooShortError(
                 results.get('filename'), total_frames, self.min_frames)
         starts = self.sample_starts(total_frames)
-        offsets = np.arange(self.clip_len, dtype=np.int64) * \
-            self.frame_interval
-        inds = (starts[:, None] + offsets[None, :]) % total_frames
+        offsets, _ = clip_offsets(total_frames, self.clip_len,
+                                  self.frame_interval)
+        inds = starts[:, None] + offsets[None, :]  # never wraps
         inds = inds.reshape(-1) + int(results.get('start_index', 0))
         results['frame_inds'] = inds.astype(np.int64)
         results['clip_starts'] = starts
+        results['clip_stride'] = clip_stride(total_frames, self.clip_len,
+                                             self.frame_interval)
         results['clip_len'] = self.clip_len
         results['frame_interval'] = self.frame_interval
         results['num_clips'] = self.num_clips

@@ -17,13 +17,14 @@ Runs after mmaction2's ``DecordInit`` (``total_frames``) and before
 ``DecordDecode``, which then decodes all clips in one ``get_batch`` call;
 every clip is then augmented independently by :class:`ClipAugment`.
 """
-from typing import Dict, Sequence
+from typing import Dict, Sequence, Tuple
 
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmaction.registry import TRANSFORMS
 
 from ..errors import VideoTooShortError
+from .clip_geometry import clip_offsets, clip_span
 
 
 @TRANSFORMS.register_module()
@@ -37,10 +38,15 @@ class SampleSegmentTuple(BaseTransform):
     replacement; the first starts the anchor tuple's clip of that segment, the
     second the positive tuple's. A start is drawn among the positions where
     the whole clip (``L = (clip_len - 1) * frame_interval + 1`` frames) stays
-    inside the segment; when the segment is shorter than ``L + 1`` frames any
-    frame of the segment may start the clip, and indices past the last frame
-    loop to the start of the video (docs/design.md#short-videos). With
-    ``clip_len=1`` (the 2D model) every clip is a single frame.
+    inside the segment. A segment shorter than ``L + 1`` frames keeps its
+    clips inside it and in temporal order, never wrapping (the short-video
+    rule of :mod:`.clip_geometry`, applied per segment): the stride shrinks
+    to the largest that still leaves two distinct starts,
+    ``(S - 2) // (clip_len - 1)`` for a segment of ``S >= clip_len + 1``
+    frames; a segment of ``S <= clip_len`` frames gives both tuples the same
+    clip ``0 .. S - 1`` (``S = clip_len``) or frame ``i * S // clip_len``.
+    With ``clip_len=1`` (the 2D model) every clip is a single frame, so
+    nothing changes for it.
 
     The query segment ``s`` is drawn uniformly from ``query_segments``; its
     anchor clip is appended once more (the same frame indices), so that the
@@ -109,7 +115,7 @@ class SampleSegmentTuple(BaseTransform):
     @property
     def clip_span(self) -> int:
         """Frames covered by one clip, first to last inclusive."""
-        return (self.clip_len - 1) * self.frame_interval + 1
+        return clip_span(self.clip_len, self.frame_interval)
 
     @property
     def num_clips(self) -> int:
@@ -121,16 +127,37 @@ class SampleSegmentTuple(BaseTransform):
         k = np.arange(self.num_segments + 1, dtype=np.int64)
         return (k * int(total_frames)) // self.num_segments
 
+    def segment_offsets(self, length: int) -> Tuple[np.ndarray, int]:
+        """Offsets (clip_len,) of a clip in a segment of ``length`` frames
+        and its largest start (relative to the segment); see the class
+        docstring. The start range holds two positions whenever the
+        segment has more than ``clip_len`` frames."""
+        if length >= self.clip_span + 1 or length < self.clip_len + 1:
+            return clip_offsets(length, self.clip_len, self.frame_interval)
+        # one frame fewer for the stride, so that two distinct starts exist
+        offsets, _ = clip_offsets(length - 1, self.clip_len,
+                                  self.frame_interval)
+        return offsets, length - 1 - int(offsets[-1])
+
     def sample_starts(self, total_frames: int) -> np.ndarray:
         """(2, K) int64 start frames: row 0 anchor, row 1 positive."""
+        return self._sample(total_frames)[0]
+
+    def _sample(self, total_frames: int) -> Tuple[np.ndarray, np.ndarray]:
+        """Starts (2, K) and per-segment offsets (K, clip_len)."""
         bounds = self.segment_bounds(total_frames)
         starts = np.empty((2, self.num_segments), dtype=np.int64)
+        offsets = np.empty((self.num_segments, self.clip_len),
+                           dtype=np.int64)
         for k in range(self.num_segments):
             lo, hi = int(bounds[k]), int(bounds[k + 1])
-            if hi - lo >= self.clip_span + 1:  # clip fits, >= 2 starts
-                hi = hi - self.clip_span + 1
-            starts[:, k] = lo + np.random.choice(hi - lo, 2, replace=False)
-        return starts
+            offsets[k], max_start = self.segment_offsets(hi - lo)
+            if max_start >= 1:  # two distinct starts
+                starts[:, k] = lo + np.random.choice(max_start + 1, 2,
+                                                     replace=False)
+            else:  # the segment holds one placement only: shared clip
+                starts[:, k] = lo
+        return starts, offsets
 
     def transform(self, results: Dict) -> Dict:
         """Add the 2 K + 1 clips' ``frame_inds``; see the class docstring."""
@@ -139,16 +166,14 @@ class SampleSegmentTuple(BaseTransform):
         if total_frames < need:
             raise VideoTooShortError(results.get('filename'), total_frames,
                                      need)
-        starts = self.sample_starts(total_frames)
+        starts, seg_offsets = self._sample(total_frames)
         query = int(self.query_segments[np.random.randint(
             len(self.query_segments))])
         clip_starts = np.concatenate([starts[0], starts[1],
                                       starts[0, query:query + 1]])
         ks = np.arange(self.num_segments, dtype=np.int64)
         clip_segments = np.concatenate([ks, ks, [query]]).astype(np.int64)
-        offsets = np.arange(self.clip_len, dtype=np.int64) * \
-            self.frame_interval
-        inds = (clip_starts[:, None] + offsets[None, :]) % total_frames
+        inds = clip_starts[:, None] + seg_offsets[clip_segments]  # no wrap
         inds = inds.reshape(-1) + int(results.get('start_index', 0))
         results['frame_inds'] = inds.astype(np.int64)
         results['clip_starts'] = clip_starts

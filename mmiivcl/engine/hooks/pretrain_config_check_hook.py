@@ -25,6 +25,7 @@ or all-zero loss weights, temperature <= 0, head widths, queue lengths < 1;
   looped.
 """
 import logging
+import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -42,8 +43,7 @@ from ...datasets.worker_seed import iter_datasets
 from ...models.utils import FeatureQueue
 
 
-class ConfigError(ValueError):
-    """A configuration that cannot train as intended (names the key)."""
+from ...utils.config_args import ConfigError  # noqa: E402,F401 (re-export)
 
 
 # ----------------------------------------------------------------------
@@ -231,15 +231,31 @@ def probe_frame_counts(dataset, num: int) -> List[int]:
         import decord
     except ImportError:  # pragma: no cover
         return []
+    missing = []
     for i in idx:
         path = infos.get_data_info(i).get('filename')
+        if not osp.exists(path):
+            missing.append(path)
+            continue
         try:
             reader = decord.VideoReader(path, num_threads=1)
             counts.append(len(reader))
             del reader
         except Exception:  # noqa: BLE001 - bad files are SkipStatsHook's
             continue
+    if idx and len(missing) == len(idx):
+        raise ConfigError(missing_videos_message(infos, missing))
     return counts
+
+
+def missing_videos_message(dataset, missing: Sequence[str]) -> str:
+    """Every probed video is missing: the paths are wrong, not the files."""
+    prefix = getattr(dataset, 'data_prefix', None)
+    ann = getattr(dataset, 'ann_file', None)
+    return (f'none of the {len(missing)} probed training videos exists (e.g. '
+            f'{missing[0]}): train_dataloader.dataset.data_prefix={prefix!r} '
+            f'or train_dataloader.dataset.ann_file={ann!r} is wrong (paths '
+            "in the list are relative to data_prefix['video'])")
 
 
 def check_clip_vs_videos(transforms: Sequence, frame_counts: Sequence[int]

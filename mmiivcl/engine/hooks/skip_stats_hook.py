@@ -106,19 +106,33 @@ class SkipStatsHook(Hook):
             dist.all_reduce(events, op='sum')
             # share what other ranks found, so nobody opens those again
             torch.maximum(ds.bad_mask, mask, out=ds.bad_mask)
+            modes = getattr(ds, 'read_mode', None)
+            if modes is not None and modes.numel() == mask.numel():
+                # per-file read verdicts (deterministic, so MAX merges
+                # "not decided yet" with the verdict): checked on one rank
+                merged = modes.clone()
+                dist.all_reduce(merged, op='max')
+                modes.copy_(merged)
         n_bad = int((mask > 0).sum())
         self.num_skipped, self.num_events = n_bad, int(events)
         runner.message_hub.update_scalar('train/skipped_videos', float(n_bad))
         runner.message_hub.update_scalar('train/skip_events', float(events))
         total = max(len(ds), 1)
+        read_by = ds.read_counts() if hasattr(ds, 'read_counts') else {}
         if n_bad > self._logged:
             self._logged = n_bad
             print_log(
                 f'SkipStatsHook: {n_bad} of {len(ds)} training videos '
                 f'skipped so far ({100.0 * n_bad / total:.2f}%, '
                 f'{int(events)} replacements, summed over workers and '
-                f'{dist.get_world_size()} rank(s))', logger='current',
-                level=logging.WARNING)
+                f'{dist.get_world_size()} rank(s))'
+                + (f'; read by (this rank): {read_by}' if read_by else ''),
+                logger='current', level=logging.WARNING)
+        elif read_by and read_by != getattr(self, '_read_by_logged', None) \
+                and any(k != 'decord' for k in read_by):
+            self._read_by_logged = dict(read_by)
+            print_log(f'SkipStatsHook: videos read by (this rank): '
+                      f'{read_by}', logger='current', level=logging.INFO)
         if self.max_bad_fraction is not None and \
                 n_bad / total > self.max_bad_fraction:
             report = self.report(ds, mask)
@@ -126,9 +140,11 @@ class SkipStatsHook(Hook):
                 report[:self.max_listed],
                 f'{n_bad} of {len(ds)} training videos '
                 f'({100.0 * n_bad / total:.1f}%) cannot be used, more than '
-                f'SkipStatsHook.max_bad_fraction={self.max_bad_fraction}. '
-                'Run tools/check_videos.py on the list and train on the clean '
-                'list it writes, or raise max_bad_fraction'
+                f'default_hooks.skip_stats.max_bad_fraction='
+                f'{self.max_bad_fraction}. Run tools/check_videos.py on the '
+                'list and train on the clean list it writes, or raise '
+                'default_hooks.skip_stats.max_bad_fraction (e.g. '
+                '--cfg-options default_hooks.skip_stats.max_bad_fraction=0.1)'
                 + (f'; first {self.max_listed} listed' if
                    len(report) > self.max_listed else ''))
         return n_bad, int(events)
