@@ -47,9 +47,13 @@ if [ -f "$STAMP" ] && [ -x "$VPY" ]; then
   fi
 fi
 
-log() { echo "[setup_env] $*" >&2; }
+T0=$SECONDS
+log() { echo "[setup_env] $(( SECONDS - T0 ))s: $*" >&2; }
 [ -x "$VPY" ] || { log "creating virtual environment $VENV_DIR"; "$PY" -m venv "$VENV_DIR"; }
-PIP=("$VPY" -m pip install --disable-pip-version-check -c "$ROOT/requirements/constraints.txt")
+# --no-compile: no .pyc for all of torch & co. up front (a third of the install time);
+# Python writes them for the modules it imports, once
+PIP=("$VPY" -m pip install --disable-pip-version-check --no-compile
+     -c "$ROOT/requirements/constraints.txt")
 export PIP_NO_INPUT=1
 installed() { "$VPY" -m pip show -q "$1" >/dev/null 2>&1; }
 
