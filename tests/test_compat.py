@@ -222,7 +222,7 @@ def _toy_runner(work_dir, max_epochs, resume_from=None):
                            logger=dict(type='LoggerHook', interval=1)),
         randomness=dict(seed=3),
         load_from=resume_from, resume=resume_from is not None,
-        default_scope='mmengine', experiment_name=f'toy{max_epochs}')
+        default_scope='mmaction', experiment_name=f'toy{max_epochs}')
 
 
 def test_mmengine_training_checkpoint_resumes_under_weights_only(tmp_path):
