@@ -3,7 +3,7 @@
 ``import mmiivcl`` applies the compat patches (see :mod:`mmiivcl.compat`) and
 registers every component into mmaction2's registries.
 """
-from . import compat  # noqa: F401  (must run before mmaction is imported)
+from . import compat  # noqa: F401  (must run before mmaction.models is imported)
 import mmaction.models  # noqa: F401,E402  (fill mmaction2's registries)
 
 from . import datasets, engine, evaluation, models  # noqa: F401,E402

@@ -1,19 +1,36 @@
-"""Closes upstream packaging gaps of the pinned stack
-(docs/design.md#pinned-stack-and-upstream-gaps).
+"""Closes upstream gaps of the pinned stack
+(docs/design.md#pinned-stack-and-upstream-gaps), each patch scoped to the case
+it fixes.
 
-Imported first by ``mmiivcl/__init__.py``; every patch is idempotent.
+Imported first by ``mmiivcl/__init__.py``; every patch is idempotent and
+leaves the upstream code alone outside its case.
 
 1. mmaction2 1.2.0 wheels/sdists ship without ``mmaction/models/localizers/drn``
    while ``mmaction.models.localizers`` imports it, so ``import mmaction.models``
-   fails. We register a stand-in module whose ``DRN`` raises a clear error when
-   built. Nothing else of mmaction2 depends on it.
+   fails. Only when the folder is missing, we register a stand-in module whose
+   ``DRN`` raises a clear error when built. Nothing else of mmaction2 depends
+   on it.
 2. torch >= 2.6 loads with ``weights_only=True``; mmengine checkpoints carry a few
-   numpy / mmengine objects (message-hub history, numpy scalars). We allowlist
-   exactly those globals with ``torch.serialization.add_safe_globals`` and keep
+   numpy / mmengine objects (message-hub history, numpy scalars). Only when
+   torch has ``add_safe_globals``, we allowlist exactly those globals and keep
    ``weights_only`` on: a checkpoint is untrusted input.
 3. mmengine 0.10.7's ``pytorch`` launcher calls ``torch.cuda.set_device``
-   unconditionally. Without CUDA we initialise a gloo process group instead, so
-   ``torchrun`` / ``tools/dist_train.sh`` also run on CPU.
+   unconditionally. Only for the gloo backend on a machine without any
+   accelerator mmengine knows (CUDA, NPU, MLU, MUSA) we initialise the gloo
+   process group without it, so ``torchrun`` / ``tools/dist_train.sh`` also
+   run on CPU; every other case runs mmengine's own function.
+4. mmaction2 1.2.0's ``BaseRecognizer.__init__`` takes no ``init_cfg`` (mmdet's
+   detectors do). Only when its signature lacks it, the wrapped ``__init__``
+   accepts the keyword and stores it as ``self.init_cfg`` (without it the call
+   is unchanged), so recognizer configs can carry the model-level
+   ``init_cfg=dict(type='PretrainedBackbone', ...)``.
+5. AVA detection needs mmcv's compiled ops (mmdet's detectors and mmaction2's
+   RoI heads import ``mmcv.ops``); the lite install profile (``mmcv-lite``)
+   has none, and a config asking for ``FastRCNN`` would fail inside mmengine
+   with "not in the registry". Only when ``mmcv._ext`` is absent, a stand-in
+   ``FastRCNN`` is registered (mmaction2 and mmdet model registries) that
+   raises one line saying how to get the ops. Nothing here imports
+   ``mmcv.ops`` or mmdet's models.
 """
 import importlib.util
 import os
@@ -125,24 +142,110 @@ def _patch_torch_load() -> None:
     _APPLIED.add('load')
 
 
+def _accelerator_present() -> bool:
+    """True when mmengine's launcher has a device branch for this machine."""
+    import torch
+    from mmengine.dist import utils as dist_utils
+    return bool(torch.cuda.is_available() or dist_utils.is_mlu_available()
+                or dist_utils.is_npu_available()
+                or dist_utils.is_musa_available())
+
+
 def _patch_launcher() -> None:
     if 'launcher' in _APPLIED:
         return
-    import torch
     import torch.distributed as torch_dist
     from mmengine.dist import utils as dist_utils
     original = dist_utils._init_dist_pytorch
 
     def _init_dist_pytorch(backend, init_backend='torch', **kwargs):
-        if torch.cuda.is_available():
+        """mmengine's ``_init_dist_pytorch``, except gloo without any
+        accelerator: there it would call ``torch.cuda.set_device``."""
+        if backend != 'gloo' or init_backend != 'torch' or \
+                _accelerator_present():
             return original(backend, init_backend=init_backend, **kwargs)
-        if backend != 'gloo':
-            # nccl has no CPU path: the only CPU backend torch ships is gloo
-            backend = 'gloo'
         torch_dist.init_process_group(backend=backend, **kwargs)
 
+    _init_dist_pytorch.mmiivcl_original = original
     dist_utils._init_dist_pytorch = _init_dist_pytorch
     _APPLIED.add('launcher')
+
+
+def _patch_recognizer_init_cfg() -> None:
+    if 'init_cfg' in _APPLIED:
+        return
+    import copy
+    import functools
+    import inspect
+
+    from mmaction.models.recognizers.base import BaseRecognizer
+    original = BaseRecognizer.__init__
+    if getattr(original, '_mmiivcl_accepts_init_cfg', False) or \
+            'init_cfg' in inspect.signature(original).parameters:
+        _APPLIED.add('init_cfg')
+        return  # mmaction2 takes init_cfg itself: nothing to do
+
+    @functools.wraps(original)
+    def __init__(self, *args, init_cfg=None, **kwargs):
+        original(self, *args, **kwargs)
+        if init_cfg is not None:
+            self.init_cfg = copy.deepcopy(init_cfg)
+
+    __init__._mmiivcl_accepts_init_cfg = True
+    BaseRecognizer.__init__ = __init__
+    _APPLIED.add('init_cfg')
+
+
+#: the one line a config asking for AVA detection gets without mmcv's ops
+AVA_OPS_HINT = (
+    'AVA detection (FastRCNN, AVARoIHead) needs mmcv\'s compiled ops '
+    '(mmcv.ops), which this environment lacks (mmcv-lite install profile): '
+    'run `bash tools/setup_env.sh --with-ops`, or install an mmcv 2.1.0 built '
+    'for your torch/CUDA (docs/install.md).')
+
+
+class MissingOpsError(ImportError):
+    """Raised by the AVA stand-ins when ``mmcv.ops`` is unavailable."""
+
+
+def mmcv_ops_available() -> bool:
+    """Whether mmcv's compiled extension is installed (not imported)."""
+    try:
+        return importlib.util.find_spec('mmcv._ext') is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _patch_ava_stand_in() -> None:
+    if 'ava' in _APPLIED:
+        return
+    _APPLIED.add('ava')
+    if mmcv_ops_available():
+        return  # the real FastRCNN comes from mmdet's registry
+
+    class FastRCNN:  # noqa: D401 - stand-in
+        """Stand-in for mmdet's FastRCNN when mmcv has no compiled ops."""
+
+        def __init__(self, *args, **kwargs):
+            raise MissingOpsError(AVA_OPS_HINT)
+
+    from mmaction.registry import MODELS
+    registries = [MODELS]
+    if importlib.util.find_spec('mmdet') is not None:
+        try:
+            from mmdet.registry import MODELS as MMDET_MODELS
+        except Exception:  # pragma: no cover - a broken mmdet install
+            MMDET_MODELS = None
+        if MMDET_MODELS is not None:
+            registries.append(MMDET_MODELS)
+            # ``_scope_='mmdet'`` makes mmengine import mmdet.models (the
+            # registry's location) first, which fails on ``mmcv.ops`` with a
+            # traceback; without the ops it cannot succeed, so the location
+            # counts as imported and the lookup reaches the stand-in.
+            MMDET_MODELS._imported = True
+    for reg in registries:
+        if 'FastRCNN' not in reg.module_dict:
+            reg.register_module('FastRCNN', module=FastRCNN)
 
 
 def apply() -> None:
@@ -150,6 +253,8 @@ def apply() -> None:
     _patch_mmaction_drn()
     _patch_torch_load()
     _patch_launcher()
+    _patch_recognizer_init_cfg()
+    _patch_ava_stand_in()
 
 
 def cpu_ddp_wrapper_cfg() -> dict:

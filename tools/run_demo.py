@@ -103,7 +103,10 @@ def main():
                  query_list=f'{args.data_root}/query_list.txt',
                  data_prefix=f'{args.data_root}/videos',
                  pipeline=cfg.test_pipeline, topk=(1, 5), batch_size=16,
-                 print_table=False)
+                 print_table=False,
+                 # the test pipeline is deterministic: the videos are decoded
+                 # once for all seeds and both backbones
+                 decoded_cache={})
     rows = {'IIVCL (learned)': [], 'random init': []}
     chance = None
     for s in args.seeds:

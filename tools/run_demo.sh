@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Quick-start main job: set up the environment (idempotent), then generate the
+# Quick-start main job: set up the environment (idempotent; lite profile, or keeps an
+# existing ops environment), then generate the
 # demo videos, pretrain IIVCL on CPU for 3 seeds and print the retrieval table.
 # Arguments are passed to tools/run_demo.py (e.g. --seeds 0 --epochs 4).
 set -euo pipefail

@@ -92,4 +92,7 @@ def load_pretrained_backbone_if_needed(runner, checkpoint: str,
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except mmiivcl.compat.MissingOpsError as e:  # lite profile, AVA config
+        sys.exit(f'error: {e}')

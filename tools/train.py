@@ -104,4 +104,7 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except mmiivcl.compat.MissingOpsError as e:  # lite profile, AVA config
+        sys.exit(f'error: {e}')

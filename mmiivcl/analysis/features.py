@@ -180,6 +180,26 @@ def build_list_dataset(list_file: str,
         allow_skip_in_test=allow_skip))
 
 
+class DecodedSamples:
+    """The packed samples of a dataset, decoded once and kept in memory.
+
+    For a *deterministic* test pipeline (``SampleFrames(test_mode=True)``,
+    resize, centre crop: every retrieval config and the demo), every pass
+    over the dataset yields the same tensors, so several models (seeds,
+    learned vs random) can share one decoding. ``len`` and indexing as a
+    map-style dataset; ``filenames`` in the decoding order.
+    """
+
+    def __init__(self, dataset) -> None:
+        self.samples = [dataset[i] for i in range(len(dataset))]
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int):
+        return self.samples[i]
+
+
 @torch.no_grad()
 def extract_features(model: nn.Module,
                      dataset,

@@ -15,8 +15,10 @@ of a random gallery order.
 """
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from .features import (ConfigLike, build_feature_model, build_list_dataset,
-                       extract_features, load_config, resolve_pipeline)
+
+from .features import (ConfigLike, DecodedSamples, build_feature_model,
+                       build_list_dataset, extract_features, load_config,
+                       resolve_pipeline)
 
 GALLERY_SUBSETS = ('train', 'gallery')
 QUERY_SUBSETS = ('test', 'query', 'val')
@@ -102,7 +104,9 @@ def evaluate_retrieval(cfg_or_model: ConfigLike,
                        allow_skip: bool = False,
                        print_table: bool = True,
                        name: Optional[str] = None,
-                       logger: Any = None) -> Dict[str, Any]:
+                       logger: Any = None,
+                       decoded_cache: Optional[dict] = None
+                       ) -> Dict[str, Any]:
     """Zero-shot retrieval R@k of a backbone (see the module docstring).
 
     Args:
@@ -127,6 +131,11 @@ def evaluate_retrieval(cfg_or_model: ConfigLike,
             instead of failing.
         print_table: print the Markdown table (model and chance rows).
         name: row name in the table (default: checkpoint file or 'random').
+        decoded_cache: a dict kept by the caller across calls: each list is
+            decoded once (:class:`~mmiivcl.analysis.features.DecodedSamples`,
+            keyed by list, prefix, pipeline and ``allow_skip``) and reused by
+            later calls. Only for a deterministic test pipeline; ``None``
+            (default) decodes on every call.
 
     Returns:
         dict: ``'R@k'`` floats (percent), ``'chance'`` (dict of R@k),
@@ -153,7 +162,14 @@ def evaluate_retrieval(cfg_or_model: ConfigLike,
         min_ratio=min_ratio, seed=seed, logger=logger)
     feats = {}
     for role, lst in (('gallery', gallery_list), ('query', query_list)):
-        ds = build_list_dataset(lst, data_prefix, pipeline, allow_skip)
+        if decoded_cache is None:
+            ds = build_list_dataset(lst, data_prefix, pipeline, allow_skip)
+        else:
+            key = (lst, data_prefix, repr(pipeline), bool(allow_skip))
+            if key not in decoded_cache:
+                decoded_cache[key] = DecodedSamples(build_list_dataset(
+                    lst, data_prefix, pipeline, allow_skip))
+            ds = decoded_cache[key]
         feats[role] = extract_features(model, ds, batch_size, num_workers,
                                        device)
     metrics = retrieval_from_features(feats['query'], feats['gallery'], topk)

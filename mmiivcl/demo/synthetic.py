@@ -52,6 +52,7 @@ This module depends on numpy and OpenCV only (no torch/mmaction), so the CLI
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import json
 import math
@@ -135,6 +136,18 @@ _JITTER = 0.6
 _SHIFT = 4  # cv2 fractional bits: sub-pixel (1/16 px) anti-aliased drawing
 
 
+@functools.lru_cache(maxsize=256)
+def _fixed_point_polygon(shape: str, cx: float, cy: float, r: float,
+                         angle: float) -> np.ndarray:
+    """:func:`_shape_polygon` in cv2's fixed point (int32, ``_SHIFT`` bits).
+
+    Cached: a distractor is drawn at the same place in every frame of a shot
+    (only its colour drifts), so its vertices are computed once.
+    """
+    return np.round(_shape_polygon(shape, cx, cy, r, angle) *
+                    (1 << _SHIFT)).astype(np.int32)
+
+
 def _draw_shape(img: np.ndarray, shape: str, cx: float, cy: float, r: float,
                 angle: float, color: Sequence[float],
                 outline: bool = False) -> None:
@@ -142,8 +155,7 @@ def _draw_shape(img: np.ndarray, shape: str, cx: float, cy: float, r: float,
     optionally with a 1-px black/white outline (whichever contrasts)."""
     if r <= 0.3:
         return
-    pts = np.round(_shape_polygon(shape, cx, cy, r, angle) *
-                   (1 << _SHIFT)).astype(np.int32)
+    pts = _fixed_point_polygon(shape, cx, cy, r, angle)
     color = tuple(float(c) for c in color)
     if shape == 'ring':
         thick = max(1, int(round(r * 0.4)))

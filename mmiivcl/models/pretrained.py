@@ -40,17 +40,14 @@ and parameter counts and names every backbone tensor left unloaded, every
 unexpected checkpoint tensor and every renamed one.
 
 mmaction2 1.2.0's recognizers do not take an ``init_cfg`` argument (mmdet's
-detectors do); :func:`allow_recognizer_init_cfg`, applied on import, lets
-``BaseRecognizer.__init__`` accept it and store it as ``self.init_cfg``
-(nothing else changes), so ``Recognizer3D`` / ``Recognizer2D`` configs can
-carry the model-level ``init_cfg``.
+detectors do); :mod:`mmiivcl.compat` (patch 4) lets ``BaseRecognizer.__init__``
+accept it, so ``Recognizer3D`` / ``Recognizer2D`` configs can carry the
+model-level ``init_cfg``.
 
 ``checkpoint=None`` in :class:`PretrainedBackbone` is *not* an error: the
 backbone keeps its own random initialisation and a WARNING says so (this is
 how the random-init baselines are run). A path that does not exist raises.
 """
-import copy
-import functools
 import os.path as osp
 from collections import OrderedDict
 from typing import Any, Dict, List, Mapping, Optional, Union
@@ -499,32 +496,6 @@ class PretrainedBackbone:
 if 'PretrainedBackbone' not in MMENGINE_INITIALIZERS.module_dict:
     MMENGINE_INITIALIZERS.register_module(
         name='PretrainedBackbone', module=PretrainedBackbone)
-
-
-def allow_recognizer_init_cfg() -> None:
-    """Let mmaction2's ``BaseRecognizer`` accept ``init_cfg`` (idempotent).
-
-    ``BaseRecognizer.__init__`` passes only ``data_preprocessor`` to
-    ``BaseModel``; the wrapped ``__init__`` takes an extra keyword
-    ``init_cfg`` and stores it as ``self.init_cfg``, which
-    ``BaseModule.init_weights`` applies after the recognizer is built.
-    """
-    from mmaction.models.recognizers.base import BaseRecognizer
-    original = BaseRecognizer.__init__
-    if getattr(original, '_mmiivcl_accepts_init_cfg', False):
-        return
-
-    @functools.wraps(original)
-    def __init__(self, *args, init_cfg=None, **kwargs):
-        original(self, *args, **kwargs)
-        if init_cfg is not None:
-            self.init_cfg = copy.deepcopy(init_cfg)
-
-    __init__._mmiivcl_accepts_init_cfg = True
-    BaseRecognizer.__init__ = __init__
-
-
-allow_recognizer_init_cfg()
 
 
 def is_backbone_only_checkpoint(checkpoint: Union[str, Mapping],

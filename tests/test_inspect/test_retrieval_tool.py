@@ -119,3 +119,38 @@ def test_retrieval_cli_random_seeds_and_config_lists(setup, tmp_path,
         saved = json.load(f)
     assert saved['seeds'] == [0, 1] and len(saved['runs']) == 2
     assert saved['runs'][0]['R@5'] == runs[0]['R@5']
+
+
+def test_decoded_cache_decodes_once_and_changes_nothing(setup, monkeypatch):
+    """run_demo's shared decoding: the same numbers as decoding per call,
+    with each list decoded once for several models."""
+    from mmiivcl.analysis import features as feat_mod
+    from mmiivcl.analysis import retrieval as ret_mod
+    s = setup
+    kw = dict(gallery_list=s['gallery'], query_list=s['query'],
+              data_prefix=s['prefix'], topk=(1, 2, 5), batch_size=2,
+              print_table=False)
+    plain = [evaluate_retrieval(s['cfg'], ck, seed=3, **kw)
+             for ck in (s['ckpt'], None)]
+    builds = []
+    real_build = ret_mod.build_list_dataset
+    monkeypatch.setattr(ret_mod, 'build_list_dataset',
+                        lambda *a, **k: builds.append(a[0]) or
+                        real_build(*a, **k))
+    cache = {}
+    cached = [evaluate_retrieval(s['cfg'], ck, seed=3, decoded_cache=cache,
+                                 **kw) for ck in (s['ckpt'], None)]
+    assert sorted(builds) == sorted([s['gallery'], s['query']])  # once each
+    assert len(cache) == 2
+    for a, b in zip(plain, cached):
+        for k in ('R@1', 'R@2', 'R@5', 'chance', 'table', 'num_queries'):
+            assert a[k] == b[k], k
+    # the features themselves, bit for bit, twice from the same cache
+    ds = real_build(s['gallery'], s['prefix'], s['pipeline'])
+    ref = feat_mod.extract_features(s['model'], ds, 2)
+    dec = feat_mod.DecodedSamples(ds)
+    for _ in range(2):
+        got = feat_mod.extract_features(s['model'], dec, 2)
+        assert np.array_equal(got['feats'], ref['feats'])
+        assert np.array_equal(got['labels'], ref['labels'])
+        assert got['filenames'] == ref['filenames']
