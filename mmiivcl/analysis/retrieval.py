@@ -15,7 +15,6 @@ of a random gallery order.
 """
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-
 from .features import (ConfigLike, DecodedSamples, build_feature_model,
                        build_list_dataset, extract_features, load_config,
                        resolve_pipeline)
