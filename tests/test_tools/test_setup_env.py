@@ -44,6 +44,7 @@ STUB = textwrap.dedent(r'''
           exit 0 ;;
       esac
     fi
+    [ "$1" = -W ] && shift 2
     if [ "$1" = -c ]; then
       case "$2" in
         *"mmcv.ops"*) grep -q MMCV_WITH_OPS=1 "$db/mmcv" 2>/dev/null || exit 1 ;;
