@@ -15,8 +15,8 @@ from mmengine.logging import MessageHub
 from mmengine.runner import Runner
 
 from mmiivcl.engine.hooks import EmbeddingCollapseHook, NonFiniteLossHook
-from mmiivcl.engine.hooks import collapse_monitor_hook as cmh
-from mmiivcl.engine.hooks.collapse_monitor_hook import embedding_spread
+from mmiivcl.engine.hooks import embedding_collapse_hook as cmh
+from mmiivcl.engine.hooks.embedding_collapse_hook import embedding_spread
 from mmiivcl.models.utils import FeatureQueue
 
 PIPELINE = [

@@ -35,12 +35,11 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmaction.registry import HOOKS
 
 from ...datasets.worker_seed import iter_datasets
-from ...models.utils import FeatureQueue
+from ...models.utils import FeatureQueue, backbone_width
 
 
 from ...utils.config_args import ConfigError  # noqa: E402,F401 (re-export)
@@ -48,19 +47,6 @@ from ...utils.config_args import ConfigError  # noqa: E402,F401 (re-export)
 
 # ----------------------------------------------------------------------
 # helpers
-def backbone_width(backbone: nn.Module) -> Optional[int]:
-    """Channels of the backbone's output: ``feat_dim`` when the backbone
-    declares it (mmaction2 ResNets), else the last BN layer's width."""
-    width = getattr(backbone, 'feat_dim', None)
-    if isinstance(width, int):
-        return width
-    last = None
-    for m in backbone.modules():
-        if isinstance(m, _BatchNorm):
-            last = m.num_features
-    return last
-
-
 def pipeline_transforms(dataset) -> List:
     for ds in iter_datasets(dataset):
         pipe = getattr(ds, 'pipeline', None)

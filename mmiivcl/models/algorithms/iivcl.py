@@ -32,7 +32,7 @@ from torch import Tensor
 
 from ..losses import (contrastive_logits, logits_loss, nearest_neighbour,
                       nn_info_nce_logits)
-from ..utils import FeatureQueue
+from ..utils import FeatureQueue, backbone_width
 from .base import BaseMomentumContrast, sample_indices
 
 
@@ -129,14 +129,7 @@ class IIVCL(BaseMomentumContrast):
         self.last_nn: Optional[Dict[str, Tensor]] = None
 
     def _check_head_width(self) -> None:
-        width = getattr(self.backbone, 'feat_dim', None)
-        if width is None:  # mmaction2 ResNet3d: 512 * expansion * 2^(n-1)/...
-            block = getattr(self.backbone, 'block', None)
-            exp = getattr(block, 'expansion', None)
-            base = getattr(self.backbone, 'base_channels', None)
-            stages = getattr(self.backbone, 'num_stages', None)
-            if None not in (exp, base, stages):
-                width = base * exp * 2 ** (stages - 1)
+        width = backbone_width(self.backbone)
         for b in self.branches:
             head = getattr(self, f'head_{b}')
             c_in = getattr(head, 'in_channels', None)

@@ -51,7 +51,7 @@ from mmaction.registry import MODELS
 from torch import Tensor
 
 from ..losses import contrastive_logits, logits_loss
-from ..utils import FeatureQueue
+from ..utils import FeatureQueue, backbone_width
 from .base import BaseMomentumContrast, sample_indices
 
 BRANCHES = ('video', 'inter', 'intra', 'order')
@@ -139,7 +139,7 @@ class VCLR(BaseMomentumContrast):
         self.temperature = float(temperature)
         self.exclude_same_video = bool(exclude_same_video)
         self.branches = [b for b in BRANCHES if weights[b] > 0]
-        width = getattr(self.backbone, 'feat_dim', None)
+        width = backbone_width(self.backbone)
         for b in self.branches:
             head = MODELS.build(heads[b])
             c_in = getattr(head, 'in_channels', None)
