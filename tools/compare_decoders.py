@@ -32,11 +32,12 @@ from mmiivcl.datasets.video_backends import (  # noqa: E402
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0],
-                                allow_abbrev=False)
+    p = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0], allow_abbrev=False,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument('folder', help='folder of videos (scanned recursively)')
     p.add_argument('--backends', nargs='+', default=list(BACKENDS),
-                   choices=BACKENDS)
+                   choices=BACKENDS, help='decoders to compare')
     p.add_argument('--repeats', type=int, default=5,
                    help='samples timed per file (median reported)')
     p.add_argument('--seek-check', type=int, default=8,
