@@ -11,15 +11,20 @@ import pytest
 HERE = osp.dirname(osp.abspath(__file__))
 
 
-@pytest.mark.timeout(300)
-def test_two_rank_queues_identical_every_step(tmp_path, repo_root):
-    out = str(tmp_path / 'rec')
+def _torchrun(script: str, out: str, port: int, repo_root: str):
+    """Run ``script out`` in 2 gloo processes (torchrun) on CPU."""
     env = dict(os.environ, OMP_NUM_THREADS='1',
                PYTHONPATH=repo_root + os.pathsep + os.environ.get('PYTHONPATH', ''))
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-           '--master_port=29611', osp.join(HERE, '_iivcl_queue_sync.py'), out]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True,
+           f'--master_port={port}', osp.join(HERE, script), out]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True,
                           timeout=280)
+
+
+@pytest.mark.timeout(300)
+def test_two_rank_queues_identical_every_step(tmp_path, repo_root):
+    out = str(tmp_path / 'rec')
+    proc = _torchrun('_iivcl_queue_sync.py', out, 29611, repo_root)
     assert proc.returncode == 0, proc.stderr[-4000:]
     r0 = json.load(open(out + '.rank0.json'))
     r1 = json.load(open(out + '.rank1.json'))
@@ -41,12 +46,7 @@ def test_two_rank_queues_identical_every_step(tmp_path, repo_root):
 @pytest.mark.timeout(300)
 def test_gather_keys_false_keeps_per_rank_queues(tmp_path, repo_root):
     out = str(tmp_path / 'local')
-    env = dict(os.environ, OMP_NUM_THREADS='1',
-               PYTHONPATH=repo_root + os.pathsep + os.environ.get('PYTHONPATH', ''))
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-           '--master_port=29613', osp.join(HERE, '_iivcl_local_queues.py'), out]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True,
-                          timeout=280)
+    proc = _torchrun('_iivcl_local_queues.py', out, 29613, repo_root)
     assert proc.returncode == 0, proc.stderr[-4000:]
     r = [json.load(open(f'{out}.rank{k}.json')) for k in (0, 1)]
     for rank, rec in enumerate(r):
