@@ -394,3 +394,36 @@ def test_shots_and_looks_are_validated():
         render_video('expand', rng, 8, SIZE, shots=9)
     with pytest.raises(ValueError, match='looks'):
         render_video('expand', rng, 8, SIZE, looks=-1)
+
+
+# ------------------------------------------------- scene-action correlation
+def test_look_bias_ties_looks_to_classes_and_zero_changes_nothing():
+    """look_bias=1: every video of class c has look c % looks; 0 (the
+    default) draws nothing extra, so the default videos are unchanged."""
+    for cls in MOTION_CLASSES[:3]:
+        a = render_video(cls, np.random.default_rng(7), 8, SIZE, looks=4)
+        b = render_video(cls, np.random.default_rng(7), 8, SIZE, looks=4,
+                         own_look=1, look_bias=0.0)
+        np.testing.assert_array_equal(a[0], b[0])
+        assert a[1]['looks'] == b[1]['looks']
+    looks = [render_video('expand', np.random.default_rng(i), 8, SIZE,
+                          looks=4, own_look=3, look_bias=1.0)[1]['looks']
+             for i in range(12)]
+    assert looks == [[3]] * 12
+    half = [render_video('expand', np.random.default_rng(i), 8, SIZE,
+                         looks=4, own_look=3,
+                         look_bias=0.5)[1]['looks'][0] for i in range(200)]
+    # P(own look) = 0.5 + 0.5 / 4 = 0.625
+    assert abs(np.mean(np.array(half) == 3) - 0.625) < 0.1
+
+
+def test_look_bias_in_the_data_set(tmp_path):
+    man = generate_demo_dataset(str(tmp_path / 'd'), num_per_class=3,
+                                classes=list(MOTION_CLASSES[:3]),
+                                num_frames=8, size=16, looks=3,
+                                look_bias=1.0, workers=1, verbose=False)
+    assert man['params']['look_bias'] == 1.0
+    assert all(v['looks'] == [v['label'] % 3] for v in man['videos'])
+    with pytest.raises(ValueError, match='look_bias'):
+        generate_demo_dataset(str(tmp_path / 'e'), looks=0, look_bias=0.5,
+                              verbose=False)

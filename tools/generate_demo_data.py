@@ -5,7 +5,7 @@ Usage:
     python tools/generate_demo_data.py [OUT_DIR] [--num-per-class 32]
         [--classes move_right move_left ...] [--num-frames 96] [--size 40]
         [--fps 12] [--query-ratio 0.25] [--seed 0] [--drift 0.5]
-        [--shots 1] [--looks 8] [--respawn] [--no-clutter]
+        [--shots 1] [--looks 8] [--look-bias 0] [--respawn] [--no-clutter]
         [--workers 2] [--force]
 
 Writes OUT_DIR/videos/<class>/*.mp4, classes.txt, all_list.txt,
@@ -75,6 +75,10 @@ def main(argv=None):
     p.add_argument('--clutter', action=argparse.BooleanOptionalAction,
                    default=True,
                    help='textured backgrounds and 2-5 distractor shapes')
+    p.add_argument('--look-bias', type=float, default=0.0,
+                   help='scene-action correlation: probability that a '
+                   "video's look is its class's own (class c owns look "
+                   'c %% looks; 0 = looks independent of the class)')
     p.add_argument('--fourcc', default='mp4v',
                    help='OpenCV video codec of the .mp4 files')
     p.add_argument('--workers', type=int, default=None,
@@ -87,7 +91,8 @@ def main(argv=None):
         num_frames=args.num_frames, size=args.size, fps=args.fps,
         query_ratio=args.query_ratio, seed=args.seed, drift=args.drift,
         shots=args.shots, looks=args.looks, respawn=args.respawn,
-        clutter=args.clutter, fourcc=args.fourcc, workers=args.workers,
+        clutter=args.clutter, look_bias=args.look_bias,
+        fourcc=args.fourcc, workers=args.workers,
         force=args.force)
 
 

@@ -61,8 +61,9 @@ from mmiivcl.experiments.paths import rel as _rel  # noqa: E402
 # the plumbing lives in mmiivcl.experiments; names the tests use are
 # re-exported here (_echo, compare, average_ranks, reading, ...)
 from mmiivcl.experiments.runs import (_echo, find_transform,  # noqa: E402,F401
-                                      fit_schedule, nn_curves, pretrain,
-                                      read_scalars)
+                                      default_jobs, fit_schedule, nn_curves,
+                                      pretrain, pretrain_many, read_scalars,
+                                      threads_per_job)
 from mmiivcl.experiments.stats import (average_ranks,  # noqa: E402,F401
                                        compare)
 from mmiivcl.experiments.table6 import (  # noqa: E402,F401
@@ -145,6 +146,9 @@ def parse_args(argv=None):
     g.add_argument('--figure', default=None,
                    help='NN label-agreement figure (None: '
                    f'figures/{FIGURE_NAME} next to the report page)')
+    p.add_argument('--jobs', type=int, default=None,
+                   help='pretraining runs side by side (None: as many as '
+                   'the cores, 3 on 1-2 cores; each gets cores/jobs threads)')
     p.add_argument('--force', action='store_true',
                    help='redo every pretraining and evaluation')
     args = p.parse_args(argv)
@@ -239,25 +243,28 @@ def main(argv=None) -> Dict[str, Any]:
 
     # ---- pretraining: seeds outer, so an interrupted run has all settings
     runs: Dict[Tuple[str, int], Dict[str, Any]] = {}
-    t_train, trained = 0.0, []
+    specs = []
     for seed in args.seeds:
         for k in args.settings:
             setting = next(s for s in SETTINGS if s['key'] == k)
             cfg = make_run_config(base, setting, seed, args.epochs, plan,
                                   data)
-            run_dir = osp.join(args.work_dir, k, f'seed{seed}')
-            r = pretrain(run_dir, cfg, args.epochs, args.force, args.verbose,
-                         f'{setting["name"]} seed {seed}', root=ROOT)
-            r['run_dir'] = run_dir
-            runs[(k, seed)] = r
-            t_train += r['seconds']
-            if not r['reused']:
-                trained.append(r['seconds'])
-                left = n_runs - len(runs)
-                if left:
-                    print(f'[table6] {left} runs left, about '
-                          f'{left * np.mean(trained) / 60:.0f} min of '
-                          'pretraining', flush=True)
+            specs.append(dict(key=(k, seed), cfg=cfg,
+                              run_dir=osp.join(args.work_dir, k,
+                                               f'seed{seed}'),
+                              label=f'{setting["name"]} seed {seed}'))
+    jobs = args.jobs or default_jobs(len(specs))
+    threads = threads_per_job(jobs)
+    print(f'[table6] {jobs} run(s) at a time, {threads} thread(s) each',
+          flush=True)
+    t0 = time.time()
+    results = pretrain_many(specs, args.epochs, args.force, args.verbose,
+                            root=ROOT, jobs=jobs, threads=threads)
+    for spec, r in zip(specs, results):
+        r['run_dir'] = spec['run_dir']
+        runs[spec['key']] = r
+    trained = [r for r in results if not r['reused']]
+    t_train = time.time() - t0 if trained else 0.0
 
     # ---- evaluation (features cached per run)
     t0 = time.time()

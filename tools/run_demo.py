@@ -7,13 +7,13 @@
    the learned backbone and with a randomly initialised one (same seed), R@1
    and R@5, mean +- std over seeds, chance printed beside them.
 
-    python tools/run_demo.py [--seeds 0 1 2] [--epochs N] [--work-dir DIR]
+    python tools/run_demo.py [--seeds 0 1 2] [--epochs N] [--jobs J]
+                             [--work-dir DIR]
 """
 import argparse
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
 import time
 
@@ -43,6 +43,10 @@ def parse_args():
                    help='pretraining (and random-init) seeds')
     p.add_argument('--epochs', type=int, default=None,
                    help='pretraining epochs (None: the config\'s)')
+    p.add_argument('--jobs', type=int, default=None,
+                   help='seeds pretrained side by side (None: all of them, '
+                   'up to the cores, 3 on 1-2 cores; each gets cores/jobs '
+                   'threads)')
     p.add_argument('--force', action='store_true',
                    help='retrain even if a finished run exists')
     return p.parse_args()
@@ -66,16 +70,39 @@ def train_command(config, data_root, work_dir, seed, epochs, cfg):
     return cmd
 
 
-def pretrain(args, seed, epochs, cfg):
-    wd = osp.join(args.work_dir, f'seed{seed}')
-    ckpt = osp.join(wd, f'epoch_{epochs}.pth')
-    if osp.isfile(ckpt) and not args.force:
-        print(f'[demo] seed {seed}: reusing {ckpt}', flush=True)
-        return ckpt
-    cmd = train_command(args.config, args.data_root, wd, seed, epochs, cfg)
-    print(f'[demo] seed {seed}: pretraining IIVCL -> {wd}', flush=True)
-    subprocess.run(cmd, check=True, cwd=ROOT)
-    return ckpt
+def pretrain_all(args, epochs, cfg):
+    """Pretrain every seed that has no finished run, ``--jobs`` at a time
+    (one-line-per-epoch echo; full logs in ``<work dir>/seed<s>/
+    train_console.log``); return the final checkpoint per seed."""
+    from mmiivcl.experiments.runs import (default_jobs, run_parallel,
+                                          threads_per_job)
+    ckpts, specs = {}, []
+    for seed in args.seeds:
+        wd = osp.join(args.work_dir, f'seed{seed}')
+        ckpts[seed] = osp.join(wd, f'epoch_{epochs}.pth')
+        if osp.isfile(ckpts[seed]) and not args.force:
+            print(f'[demo] seed {seed}: reusing {ckpts[seed]}', flush=True)
+            continue
+        os.makedirs(wd, exist_ok=True)
+        specs.append(dict(
+            cmd=train_command(args.config, args.data_root, wd, seed, epochs,
+                              cfg),
+            log=osp.join(wd, 'train_console.log'), label=f'seed {seed}',
+            epochs=epochs))
+    if not specs:
+        return ckpts
+    jobs = args.jobs or default_jobs(len(specs))
+    threads = threads_per_job(jobs)
+    print(f'[demo] pretraining IIVCL for seed(s) '
+          f'{", ".join(s["label"][5:] for s in specs)} -> {args.work_dir}: '
+          f'{jobs} at a time, {threads} thread(s) each (logs: '
+          'seed<s>/train_console.log)', flush=True)
+    for spec, (rc, _) in zip(specs, run_parallel(specs, jobs=jobs,
+                                                 threads=threads, root=ROOT)):
+        if rc != 0:
+            raise SystemExit(f'[demo] {spec["label"]}: training failed (exit '
+                             f'{rc}); see {spec["log"]}')
+    return ckpts
 
 
 def main():
@@ -94,7 +121,7 @@ def main():
     # ``demo_data = dict(...)``
     generate_demo_dataset(args.data_root, **cfg.get('demo_data', {}))
     epochs = args.epochs or cfg.train_cfg.max_epochs
-    ckpts = {s: pretrain(args, s, epochs, cfg) for s in args.seeds}
+    ckpts = pretrain_all(args, epochs, cfg)
     t_train = time.time() - t0
 
     import numpy as np

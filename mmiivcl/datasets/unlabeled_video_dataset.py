@@ -82,6 +82,16 @@ def _short(exc: BaseException, limit: int = 200) -> str:
     return f'{type(exc).__name__}: {text}' if text else type(exc).__name__
 
 
+def _meta_int(value) -> int:
+    """An int metadata value: ints as they are, a one-element list
+    unwrapped, anything else (missing, several shots) -1."""
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return int(value)
+    return -1
+
+
 def classify_failure(path: str, exc: BaseException) -> Tuple[int, str]:
     """Reason code and human-readable reason for a failed video."""
     if isinstance(exc, VideoTooShortError):
@@ -192,6 +202,15 @@ class UnlabeledVideoDataset(BaseActionDataset):
         seek_verdicts: ``check_report.json`` of ``tools/check_videos.py``;
             its per-file ``seek`` verdicts are used instead of checking the
             files again.
+        meta_file: JSON file with per-video metadata: a list of dicts, or a
+            dict whose ``'videos'`` entry is one (the generator's
+            ``manifest.json``), each with ``'path'`` (relative to
+            ``data_prefix['video']``, as in the list file) and fields.
+        meta_fields: fields of ``meta_file`` copied into each data info
+            (int; a one-element list, such as the generator's per-shot
+            ``looks`` of a one-shot video, is unwrapped; missing or
+            ambiguous = -1). Diagnostics read them, e.g. the NN statistics'
+            scene agreement (``NNQueueStatsHook(meta_fields=...)``).
         **kwargs: forwarded to mmaction2's ``BaseActionDataset``.
     """
 
@@ -217,6 +236,8 @@ class UnlabeledVideoDataset(BaseActionDataset):
                  inexact_seek: str = 'sequential',
                  seek_check: int = 4,
                  seek_verdicts: Optional[str] = None,
+                 meta_file: Optional[str] = None,
+                 meta_fields: Sequence[str] = (),
                  **kwargs) -> None:
         for key, value, allowed in (
                 ('video_backend', video_backend, BACKENDS),
@@ -231,6 +252,13 @@ class UnlabeledVideoDataset(BaseActionDataset):
         self.inexact_seek = inexact_seek
         self.seek_check = int(seek_check)
         self._seek_verdicts = load_seek_verdicts(seek_verdicts)
+        if meta_fields and not meta_file:
+            raise ValueError(
+                f'UnlabeledVideoDataset.meta_fields={tuple(meta_fields)} '
+                'needs meta_file (a JSON list of {"path": ..., field: ...}, '
+                "e.g. the generator's manifest.json)")
+        self.meta_file = meta_file
+        self.meta_fields = tuple(meta_fields)
         self.read_mode = torch.zeros(0, dtype=torch.uint8)
         if decode_timeout is not None and decode_timeout <= 0:
             raise ValueError(
@@ -288,8 +316,34 @@ class UnlabeledVideoDataset(BaseActionDataset):
     def load_data_list(self) -> List[dict]:
         """Parse the list file or scan the folder; see the class doc."""
         if self.ann_file:
-            return self._load_list_file()
-        return self._scan_folder()
+            data_list = self._load_list_file()
+        else:
+            data_list = self._scan_folder()
+        if self.meta_fields:
+            self._add_meta(data_list)
+        return data_list
+
+    def _add_meta(self, data_list: List[dict]) -> None:
+        """Copy ``meta_fields`` of ``meta_file`` into the data infos."""
+        import json
+        if not osp.isfile(self.meta_file):
+            raise FileNotFoundError(
+                f'UnlabeledVideoDataset.meta_file={self.meta_file!r} not '
+                'found; point it at a JSON list of per-video dicts')
+        with open(self.meta_file, encoding='utf-8') as f:
+            meta = json.load(f)
+        if isinstance(meta, dict):
+            meta = meta.get('videos')
+        if not isinstance(meta, list):
+            raise ValueError(
+                f'UnlabeledVideoDataset.meta_file={self.meta_file!r}: expected '
+                'a list of per-video dicts (or a dict with a "videos" list)')
+        by_path = {osp.normpath(osp.join(self.video_root, str(m['path']))): m
+                   for m in meta if isinstance(m, dict) and 'path' in m}
+        for info in data_list:
+            m = by_path.get(osp.normpath(info['filename']), {})
+            for key in self.meta_fields:
+                info[key] = _meta_int(m.get(key))
 
     def _load_list_file(self) -> List[dict]:
         if not osp.isfile(self.ann_file):

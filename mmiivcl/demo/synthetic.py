@@ -460,7 +460,9 @@ def render_video(motion: str,
                  looks: int = 0,
                  look_seed: int = 0,
                  respawn: bool = False,
-                 clutter: bool = True) -> Tuple[np.ndarray, dict]:
+                 clutter: bool = True,
+                 own_look: int = -1,
+                 look_bias: float = 0.0) -> Tuple[np.ndarray, dict]:
     """Render one video of a motion class with a random appearance.
 
     Args:
@@ -489,6 +491,11 @@ def render_video(motion: str,
             speed, period, ...): across a cut nothing static is shared.
         clutter: a textured background and 2-5 static distractor shapes
             (True) or a plain background and no distractors (False).
+        own_look: the look of this video's class (with ``looks > 0``).
+        look_bias: scene-action correlation: with this probability a shot
+            takes ``own_look``, otherwise a look drawn uniformly from the
+            pool (so 0 = looks independent of the class). No extra random
+            draw is made at 0, so the default videos are unchanged.
 
     Returns:
         frames: uint8 RGB array (T, size, size, 3).
@@ -508,7 +515,10 @@ def render_video(motion: str,
             shot_params.append(_respawned(params, rng, size) if respawn
                                else params)
         if looks > 0:
-            look_ids.append(int(rng.integers(looks)))
+            if look_bias > 0 and rng.random() < look_bias:
+                look_ids.append(int(own_look))
+            else:
+                look_ids.append(int(rng.integers(looks)))
             look = _appearance(
                 np.random.default_rng([int(look_seed), 0x100C, look_ids[-1]]),
                 size, t1 - t0, drift, clutter, camera_rng=rng)
@@ -580,11 +590,13 @@ def _video_seed(seed: int, motion: str, index: int) -> List[int]:
 
 def _render_and_write(job: tuple) -> dict:
     (path, motion, label, index, seed, num_frames, size, fps, drift,
-     shots, looks, respawn, clutter, fourcc) = job
+     shots, looks, respawn, clutter, fourcc, look_bias) = job
     rng = np.random.default_rng(_video_seed(seed, motion, index))
     frames, info = render_video(motion, rng, num_frames, size, drift, shots,
                                 looks, look_seed=seed, respawn=respawn,
-                                clutter=clutter)
+                                clutter=clutter,
+                                own_look=label % looks if looks else -1,
+                                look_bias=look_bias)
     write_video(path, frames, fps, fourcc)
     return info
 
@@ -642,6 +654,7 @@ def generate_demo_dataset(out_dir: str,
                           looks: int = 8,
                           respawn: bool = False,
                           clutter: bool = True,
+                          look_bias: float = 0.0,
                           fourcc: str = 'mp4v',
                           workers: Optional[int] = None,
                           force: bool = False,
@@ -666,6 +679,13 @@ def generate_demo_dataset(out_dir: str,
         respawn: re-place the object at every cut (see :func:`render_video`).
         clutter: textured backgrounds and distractors (see
             :func:`render_video`).
+        look_bias: scene-action correlation in [0, 1]: the probability that
+            a shot's look is its class's own (class c owns look
+            ``c % looks``; otherwise the look is drawn uniformly from the
+            pool, which may also hit the own look). 0 (default) = today's
+            scenes, independent of the class. Real data sets have this
+            correlation (ski slopes come with skiing); see
+            docs/reproduction.md.
         fourcc: OpenCV codec tag (``mp4v`` = MPEG-4 part 2, decodable by
             decord/ffmpeg everywhere; pip OpenCV wheels lack an H.264 encoder).
         workers: processes (default ``min(2, cpu_count)``).
@@ -691,6 +711,9 @@ def generate_demo_dataset(out_dir: str,
         raise ValueError('num_per_class >= 1 and num_frames >= 2 required')
     if not 0 <= query_ratio < 1:
         raise ValueError(f'query_ratio must be in [0, 1), got {query_ratio}')
+    if not 0 <= look_bias <= 1 or (look_bias > 0 and looks < 1):
+        raise ValueError(f'look_bias={look_bias}: must be in [0, 1] and needs '
+                         'a pool of looks (looks >= 1)')
     params = dict(version=GENERATOR_VERSION, classes=classes,
                   num_per_class=int(num_per_class), num_frames=int(num_frames),
                   size=int(size), fps=float(fps),
@@ -698,6 +721,8 @@ def generate_demo_dataset(out_dir: str,
                   drift=float(drift), shots=int(shots), looks=int(looks),
                   respawn=bool(respawn), clutter=bool(clutter),
                   fourcc=fourcc)
+    if look_bias > 0:  # absent at 0: the default set keeps its hash
+        params['look_bias'] = float(look_bias)
     os.makedirs(out_dir, exist_ok=True)
     manifest_path = osp.join(out_dir, 'manifest.json')
     lock_path = osp.join(out_dir, '.generate.lock')
@@ -733,7 +758,8 @@ def generate_demo_dataset(out_dir: str,
                 jobs.append((osp.join(video_root, rel), cls, label, k,
                              int(seed), int(num_frames), int(size),
                              float(fps), float(drift), int(shots), int(looks),
-                             bool(respawn), bool(clutter), fourcc))
+                             bool(respawn), bool(clutter), fourcc,
+                             float(look_bias)))
         if workers is None:
             workers = min(2, os.cpu_count() or 1)
         t0 = time.time()

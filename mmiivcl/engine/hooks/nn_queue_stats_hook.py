@@ -13,7 +13,13 @@ every visualizer backend, e.g. TensorBoard):
   docs/design.md#small-data-sets-and-the-demo);
 * ``nnq_label_agree``: when the training list has labels, how often the
   neighbour's video has the query's class -- the monitor of inter-video
-  similarity being learned (chance = sum_c p_c^2 for class frequencies p_c).
+  similarity being learned (chance = sum_c p_c^2 for class frequencies p_c);
+* ``nnq_<field>_agree`` and ``nnq_label_<field>_agree``: with
+  ``meta_fields=('looks',)`` and a dataset that carries that per-video field
+  (``UnlabeledVideoDataset(meta_file=..., meta_fields=...)``, e.g. the demo
+  generator's scene ``looks``), how often the neighbour shares the query's
+  field, and both its class and its field (chance = the sum of squared
+  frequencies of the field's values, or of the (class, value) pairs).
 
 How it reads the step: the model computes the neighbours anyway (Eq.3,
 before the enqueue); when the hook sets ``model.record_nn = True`` for the
@@ -101,10 +107,59 @@ def nn_stats_from_sums(sums: Tensor) -> Dict[str, float]:
     return out
 
 
-def dataset_video_labels(dataset) -> Optional[np.ndarray]:
+def field_agree_sums(nn_video: Tensor, found: Tensor, query_video: Tensor,
+                     fields: Dict[str, Tensor]) -> Tensor:
+    """Agreement counts of per-video fields between queries and their NN.
+
+    Args:
+        nn_video, found, query_video: as in :func:`nn_stat_sums`.
+        fields (dict): name -> (V,) long value per video index (-1 =
+            unknown), in the order of the output.
+
+    Returns:
+        Tensor: (2 * len(fields),) float64, per field ``[n pairs whose query
+        and neighbour both have a value, n of them with equal values]``.
+    """
+    out = torch.zeros(2 * len(fields), dtype=torch.float64)
+    found = found.bool() & (nn_video >= 0)
+    nv, qv = nn_video[found], query_video[found]
+    for i, values in enumerate(fields.values()):
+        values = values.to(nn_video.device)
+        ok = (nv < len(values)) & (qv >= 0) & (qv < len(values))
+        vn, vq = values[nv[ok]], values[qv[ok]]
+        known = (vn >= 0) & (vq >= 0)
+        out[2 * i] = known.sum()
+        out[2 * i + 1] = (vn[known] == vq[known]).sum()
+    return out
+
+
+def field_agree_stats(sums: Tensor, names: Sequence[str]
+                      ) -> Dict[str, float]:
+    """``nnq_<name>_agree`` from (summed) :func:`field_agree_sums`
+    (names without known pairs are left out)."""
+    s = sums.double().tolist()
+    return {f'nnq_{name}_agree': s[2 * i + 1] / s[2 * i]
+            for i, name in enumerate(names) if s[2 * i] > 0}
+
+
+def joint_field(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One code per (a, b) pair (-1 where either is unknown): agreement
+    of the code = agreement of both."""
+    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+    code = a * (int(b.max(initial=0)) + 1) + b
+    return np.where((a >= 0) & (b >= 0), code, -1)
+
+
+def dataset_video_field(dataset, key: str) -> Optional[np.ndarray]:
+    """Int field ``key`` of every video index of a training dataset (as
+    :func:`dataset_video_labels`; ``None`` when no video has it)."""
+    return dataset_video_labels(dataset, key)
+
+
+def dataset_video_labels(dataset, key: str = 'label') -> Optional[np.ndarray]:
     """Label of every video index (``sample_idx``) of a training dataset.
 
-    Reads ``get_data_info(i)['label']`` (mmengine ``BaseDataset``; wrappers
+    Reads ``get_data_info(i)[key]`` (mmengine ``BaseDataset``; wrappers
     exposing ``.dataset`` whose ``sample_idx`` is the inner index, such as
     ``RepeatDataset``, are unwrapped). Returns ``None`` when the dataset has
     no usable labels (all -1, multi-label, or an unsupported wrapper).
@@ -120,7 +175,7 @@ def dataset_video_labels(dataset) -> Optional[np.ndarray]:
         return None  # e.g. ConcatDataset: sample_idx is ambiguous
     labels = np.full(len(dataset), -1, dtype=np.int64)
     for i in range(len(dataset)):
-        lab = dataset.get_data_info(i).get('label', -1)
+        lab = dataset.get_data_info(i).get(key, -1)
         if isinstance(lab, (int, np.integer)):
             labels[i] = int(lab)
         elif torch.is_tensor(lab) and lab.numel() == 1:
@@ -145,6 +200,11 @@ class NNQueueStatsHook(Hook):
             (``'queue_nn'``); its fill is logged in any case.
         use_labels (bool): compute ``nnq_label_agree`` when the training
             dataset has labels.
+        meta_fields (Sequence[str]): per-video int fields of the training
+            dataset's data infos (e.g. ``('looks',)`` with
+            ``UnlabeledVideoDataset(meta_file=..., meta_fields=('looks',))``)
+            for ``nnq_<field>_agree`` and, with labels,
+            ``nnq_label_<field>_agree``.
 
     Logged keys (``train/`` scope of the message hub): ``nnq_fill``,
     ``nnq_sim_mean``, ``nnq_sim_std``, ``nnq_same_video`` and, with labels,
@@ -154,15 +214,18 @@ class NNQueueStatsHook(Hook):
     priority = 'NORMAL'  # before LoggerHook (BELOW_NORMAL) in the same step
 
     def __init__(self, interval: int = 50, queue: str = 'queue_nn',
-                 use_labels: bool = True) -> None:
+                 use_labels: bool = True,
+                 meta_fields: Sequence[str] = ()) -> None:
         if interval < 1:
             raise ValueError(f'NNQueueStatsHook: interval must be >= 1, '
                              f'got {interval}')
         self.interval = int(interval)
         self.queue = queue
         self.use_labels = use_labels
+        self.meta_fields = tuple(meta_fields)
         self._labels: Optional[Tensor] = None
         self._labels_read = False
+        self._fields: Optional[Dict[str, Tensor]] = None
         self._can_record = False
 
     @staticmethod
@@ -207,6 +270,36 @@ class NNQueueStatsHook(Hook):
                     logger='current')
         return self._labels
 
+    def _video_fields(self, runner) -> Dict[str, Tensor]:
+        """``meta_fields`` and their joints with the label, read once."""
+        if self._fields is None:
+            self._fields = {}
+            labels = self._video_labels(runner)
+            for key in self.meta_fields:
+                try:
+                    values = dataset_video_field(
+                        runner.train_dataloader.dataset, key)
+                except Exception as exc:  # noqa: BLE001 - diagnostics only
+                    values = None
+                    print_log(f'NNQueueStatsHook: cannot read {key!r} ({exc})',
+                              logger='current', level=30)
+                if values is None:
+                    print_log(
+                        f'NNQueueStatsHook: no training video has {key!r} '
+                        '(set the dataset\'s meta_file / meta_fields); no '
+                        f'{key} agreement', logger='current', level=30)
+                    continue
+                self._fields[key] = torch.from_numpy(values)
+                msg = f'chance NN {key} agreement = ' \
+                    f'{chance_label_agreement(values):.3f}'
+                if labels is not None:
+                    both = joint_field(labels.numpy(), values)
+                    self._fields[f'label_{key}'] = torch.from_numpy(both)
+                    msg += (f', of class and {key} = '
+                            f'{chance_label_agreement(both):.3f}')
+                print_log(f'NNQueueStatsHook: {msg}', logger='current')
+        return self._fields
+
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch=None) -> None:
         if self._can_record and self.every_n_train_iters(runner,
@@ -220,11 +313,13 @@ class NNQueueStatsHook(Hook):
         if not self.every_n_train_iters(runner, self.interval):
             return
         model = self._model(runner)
-        stats = self.compute(model, self._video_labels(runner))
+        stats = self.compute(model, self._video_labels(runner),
+                             self._video_fields(runner))
         for key, value in stats.items():
             runner.message_hub.update_scalar(f'train/{key}', value)
 
-    def compute(self, model, labels: Optional[Tensor] = None
+    def compute(self, model, labels: Optional[Tensor] = None,
+                fields: Optional[Dict[str, Tensor]] = None
                 ) -> Dict[str, float]:
         """Statistics of the step the model just recorded (and reset the
         recording). Collective: every rank must call it together."""
@@ -238,17 +333,24 @@ class NNQueueStatsHook(Hook):
             model.last_nn = None
         if not self._can_record:
             return out
+        fields = fields or {}
         if rec is None:
-            sums = torch.zeros(len(_SUM_KEYS), dtype=torch.float64)
+            sums = torch.zeros(len(_SUM_KEYS) + 2 * len(fields),
+                               dtype=torch.float64)
         else:
-            sums = nn_stat_sums(rec['nn_video'], rec['nn_sim'], rec['found'],
-                                rec['query_video'], labels).cpu()
+            sums = torch.cat([
+                nn_stat_sums(rec['nn_video'], rec['nn_sim'], rec['found'],
+                             rec['query_video'], labels).cpu(),
+                field_agree_sums(rec['nn_video'], rec['found'],
+                                 rec['query_video'], fields).cpu()])
         if dist.is_distributed():
             dev = queue.indices.device if queue is not None else 'cpu'
             sums = sums.to(dev)
             dist.all_reduce(sums, op='sum')
             sums = sums.cpu()
-        out.update(nn_stats_from_sums(sums))
+        out.update(nn_stats_from_sums(sums[:len(_SUM_KEYS)]))
+        if out.get('nnq_sim_mean') is not None:
+            out.update(field_agree_stats(sums[len(_SUM_KEYS):], list(fields)))
         return out
 
 

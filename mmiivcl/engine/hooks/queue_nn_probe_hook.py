@@ -26,7 +26,7 @@ that rho-MoCo learns. The statistics are the NN-queue hook's
 rank (gathered before enqueue), so every rank computes the same numbers and
 no communication is needed.
 """
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import torch
 from mmengine.logging import print_log
@@ -35,7 +35,8 @@ from torch import Tensor
 from mmaction.registry import HOOKS
 
 from ...models.losses import nearest_neighbour
-from .nn_queue_stats_hook import (NNQueueStatsHook, nn_stat_sums,
+from .nn_queue_stats_hook import (NNQueueStatsHook, field_agree_stats,
+                                  field_agree_sums, nn_stat_sums,
                                   nn_stats_from_sums)
 
 
@@ -51,12 +52,16 @@ class QueueNNProbeHook(NNQueueStatsHook):
         interval (int): iterations between two measurements.
         use_labels (bool): compute ``<prefix>_label_agree`` when the training
             dataset has labels.
+        meta_fields (Sequence[str]): per-video fields for
+            ``<prefix>_<field>_agree`` and ``<prefix>_label_<field>_agree``
+            (see :class:`NNQueueStatsHook`).
     """
 
     def __init__(self, queue: str = 'queue_intra', prefix: str = 'iq',
-                 interval: int = 50, use_labels: bool = True) -> None:
+                 interval: int = 50, use_labels: bool = True,
+                 meta_fields: Sequence[str] = ()) -> None:
         super().__init__(interval=interval, queue=queue,
-                         use_labels=use_labels)
+                         use_labels=use_labels, meta_fields=meta_fields)
         if not prefix or prefix == 'nnq':
             raise ValueError(f'QueueNNProbeHook: prefix must be a non-empty '
                              f'key prefix other than "nnq", got {prefix!r}')
@@ -90,7 +95,8 @@ class QueueNNProbeHook(NNQueueStatsHook):
         model = self._model(runner)
         stats = self.probe(getattr(model, self.queue), snap,
                            bool(getattr(model, 'exclude_same_video', False)),
-                           self._video_labels(runner))
+                           self._video_labels(runner),
+                           self._video_fields(runner))
         for key, value in stats.items():
             runner.message_hub.update_scalar(f'train/{self.prefix}_{key}',
                                              value)
@@ -98,7 +104,9 @@ class QueueNNProbeHook(NNQueueStatsHook):
     @staticmethod
     @torch.no_grad()
     def probe(queue, snapshot: Dict[str, Tensor], exclude_same_video: bool,
-              labels: Optional[Tensor] = None) -> Dict[str, float]:
+              labels: Optional[Tensor] = None,
+              fields: Optional[Dict[str, Tensor]] = None
+              ) -> Dict[str, float]:
         """Statistics of the Eq.3 lookup of the newly written keys.
 
         Args:
@@ -107,6 +115,7 @@ class QueueNNProbeHook(NNQueueStatsHook):
             snapshot: ``feats``, ``indices`` and ``ptr`` before the step.
             exclude_same_video: mask rows of the query's own video.
             labels: (V,) label per video index, or None.
+            fields: name -> (V,) per-video values (``<name>_agree``).
 
         Returns:
             dict with ``label_agree`` (if labelled), ``same_video``,
@@ -131,4 +140,8 @@ class QueueNNProbeHook(NNQueueStatsHook):
         nn_video = torch.where(found, bank_vid[idx], torch.full_like(idx, -1))
         stats = nn_stats_from_sums(
             nn_stat_sums(nn_video, sim, found, vid, labels).cpu())
+        if stats and fields:
+            stats.update(field_agree_stats(
+                field_agree_sums(nn_video, found, vid, fields).cpu(),
+                list(fields)))
         return {key[len('nnq_'):]: v for key, v in stats.items()}
