@@ -51,7 +51,7 @@ import os.path as osp
 import shlex
 import sys
 import time
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -101,14 +101,20 @@ def parse_args(argv=None):
                    '= (1, 1), nn_only = (0, 1))')
     p.add_argument('--config', default=CONFIG,
                    help='base pretraining config (lambdas set per run)')
-    p.add_argument('--work-dir', default=osp.join(ROOT, 'work_dirs',
-                                                  'table6'),
+    p.add_argument('--work-dir', default=None,
                    help='runs, feature cache, results.md/json; also the '
-                   'report page and figure unless --doc is given')
+                   'report page and figure unless --doc is given (None: '
+                   'work_dirs/table6, or work_dirs/table6_look_bias<P>)')
     g = p.add_argument_group('data (default: the generated demo set)')
-    g.add_argument('--data-root', default=osp.join(ROOT, 'data', 'demo'),
-                   help='generated demo set (made here with the default '
-                   'parameters unless a complete set exists)')
+    g.add_argument('--data-root', default=None,
+                   help='generated demo set (made here unless a complete set '
+                   'exists; None: data/demo, or data/demo_look_bias<P> with '
+                   '--look-bias P)')
+    g.add_argument('--look-bias', type=float, default=0.0,
+                   help='the generated set with scene-action correlation: '
+                   '10 looks, class c owns look c, and a video takes its '
+                   "class's look with this probability (0: the default set, "
+                   'looks independent of the class)')
     g.add_argument('--video-folder', default=None,
                    help='your labelled videos as DIR/<class>/<video>; a '
                    'class-stratified query split is written to the work dir')
@@ -160,17 +166,25 @@ def parse_args(argv=None):
         p.error('--train-list needs --video-root')
     if args.train_list and args.video_folder:
         p.error('use either --video-folder or --train-list/--query-list')
+    if not 0 <= args.look_bias <= 1:
+        p.error('--look-bias must be in [0, 1]')
+    if args.look_bias and (args.train_list or args.video_folder):
+        p.error('--look-bias makes a generated set; not with your own videos')
+    suffix = f'_look_bias{args.look_bias:g}' if args.look_bias else ''
+    if args.work_dir is None:
+        args.work_dir = osp.join(ROOT, 'work_dirs', 'table6' + suffix)
     if args.doc is None:
         args.doc = osp.join(args.work_dir, 'reproduction.md')
     if args.figure is None:
         args.figure = osp.join(osp.dirname(osp.abspath(args.doc)), 'figures',
-                               FIGURE_NAME)
+                               FIGURE_NAME.replace('.png', suffix + '.png'))
     args.seeds = list(dict.fromkeys(args.seeds))
     args.settings = [k for k in SETTING_KEYS if k in args.settings]
     return args
 
 
-def resolve_data(args) -> Dict[str, Any]:
+def resolve_data(args, demo_data: Optional[dict] = None
+                 ) -> Dict[str, Any]:
     """Lists, video root, class names and a one-line description."""
     if args.train_list:
         d = dict(train_list=osp.abspath(args.train_list),
@@ -190,14 +204,23 @@ def resolve_data(args) -> Dict[str, Any]:
     else:
         from mmiivcl.demo.synthetic import (generate_demo_dataset,
                                             is_generated)
-        root = osp.abspath(args.data_root)
-        if not is_generated(root):
-            generate_demo_dataset(root)
+        # the base config's generator parameters (``demo_data``), and with
+        # --look-bias as many looks as classes: class c owns look c
+        gen = dict(demo_data or {})
+        if args.look_bias:
+            gen.update(looks=10, look_bias=args.look_bias)
+        root = osp.abspath(args.data_root or osp.join(
+            ROOT, 'data', 'demo' if not args.look_bias else
+            f'demo_look_bias{args.look_bias:g}'))
+        if args.data_root is None or not is_generated(root):
+            generate_demo_dataset(root, **gen)  # a no-op when up to date
         with open(osp.join(root, 'manifest.json'), encoding='utf-8') as f:
             man = json.load(f)
         par = man.get('params', man)
         d = dict(train_list=osp.join(root, 'train_list.txt'),
                  query_list=osp.join(root, 'query_list.txt'),
+                 meta_file=osp.join(root, 'manifest.json'),
+                 look_bias=float(par.get('look_bias', 0.0)),
                  video_root=osp.join(root, 'videos'),
                  classes=osp.join(root, 'classes.txt'),
                  source='the generated motion-class set '
@@ -218,6 +241,12 @@ def resolve_data(args) -> Dict[str, Any]:
                          'the retrieval and the linear probe')
     d['num_classes'] = int(len(np.unique(np.concatenate([tl, ql]))))
     d['train_labels'], d['query_labels'] = tl, ql
+    if d.get('meta_file'):  # the scene of every training video
+        from mmiivcl.datasets.unlabeled_video_dataset import meta_int
+        with open(d['meta_file'], encoding='utf-8') as f:
+            looks = {v['path']: meta_int(v.get('looks'))
+                     for v in json.load(f)['videos']}
+        d['train_looks'] = np.array([looks.get(p, -1) for p, _ in d['train']])
     return d
 
 
@@ -228,10 +257,10 @@ def main(argv=None) -> Dict[str, Any]:
     import mmiivcl  # noqa: F401  (compat patches + registration)
     from mmengine.config import Config
     machine = machine_info()
-    data = resolve_data(args)
     base = Config.fromfile(args.config)
     if args.cfg_options:
         base.merge_from_dict(args.cfg_options)
+    data = resolve_data(args, base.get('demo_data'))
     plan = plan_training(base, len(data['train']), args.batch_size,
                          args.queue_len)
     n_runs = len(args.seeds) * len(args.settings)
@@ -315,6 +344,7 @@ def main(argv=None) -> Dict[str, Any]:
         per_seed_curves=per_seed_curves,
         random_init=random_init,
         chance=chance_levels(data),
+        variant=dict(look_bias=float(data.get('look_bias', 0.0))),
         machine=machine,
         python=_rel(sys.executable),
         date=datetime.datetime.now().astimezone().strftime(

@@ -82,7 +82,7 @@ def _short(exc: BaseException, limit: int = 200) -> str:
     return f'{type(exc).__name__}: {text}' if text else type(exc).__name__
 
 
-def _meta_int(value) -> int:
+def meta_int(value) -> int:
     """An int metadata value: ints as they are, a one-element list
     unwrapped, anything else (missing, several shots) -1."""
     if isinstance(value, (list, tuple)) and len(value) == 1:
@@ -343,7 +343,7 @@ class UnlabeledVideoDataset(BaseActionDataset):
         for info in data_list:
             m = by_path.get(osp.normpath(info['filename']), {})
             for key in self.meta_fields:
-                info[key] = _meta_int(m.get(key))
+                info[key] = meta_int(m.get(key))
 
     def _load_list_file(self) -> List[dict]:
         if not osp.isfile(self.ann_file):

@@ -277,11 +277,17 @@ def epoch_means(rows: Sequence[dict], key: str, iters_per_epoch: int
     return {e: float(np.mean(v)) for e, v in sorted(acc.items())}
 
 
+#: per-epoch NN statistics: class, scene (the generator's ``looks``) and
+#: both, of the NN queue's picks (``nnq``) and of the intra-queue probe (``iq``)
+AGREE_KEYS = tuple(f'{q}_{f}_agree' for q in ('nnq', 'iq')
+                   for f in ('label', 'looks', 'label_looks'))
+
+
 def nn_curves(rows: Sequence[dict], iters_per_epoch: int) -> Dict[str, Any]:
-    """Per-epoch NN label agreement (NN queue and intra-queue probe) and the
-    run-mean same-video NN fractions."""
+    """Per-epoch NN agreement (:data:`AGREE_KEYS`; NN queue and intra-queue
+    probe) and the run-mean same-video NN fractions."""
     out: Dict[str, Any] = {}
-    for key in ('nnq_label_agree', 'iq_label_agree'):
+    for key in AGREE_KEYS:
         out[key] = epoch_means(rows, key, iters_per_epoch)
     for key in ('nnq_same_video', 'iq_same_video'):
         v = [float(r[key]) for r in rows if key in r]

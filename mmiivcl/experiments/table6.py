@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .runs import find_transform, fit_schedule
+from .runs import AGREE_KEYS, find_transform, fit_schedule
 from .stats import average_ranks, compare, fmt_ms, mean_sd
 
 
@@ -163,6 +163,12 @@ def make_run_config(base_cfg, setting: dict, seed: int, epochs: int,
     cfg.default_hooks.checkpoint.interval = 1  # resumable at every epoch
     cfg.default_hooks.checkpoint.max_keep_ckpts = 1
     cfg.randomness = dict(seed=int(seed), deterministic=False)
+    if data.get('meta_file'):  # the generated set: NN scene agreement too
+        cfg.train_dataloader.dataset.meta_file = data['meta_file']
+        cfg.train_dataloader.dataset.meta_fields = ('looks', )
+        for h in cfg.get('custom_hooks', []):
+            if h.get('type') in ('NNQueueStatsHook', 'QueueNNProbeHook'):
+                h['meta_fields'] = ('looks', )
     cfg.pop('work_dir', None)
     return cfg
 
@@ -230,7 +236,22 @@ def chance_levels(data: Dict[str, Any]) -> Dict[str, float]:
     return {'R@1': r['R@1'], 'R@5': r['R@5'],
             'linear': probe_chance(data['train_labels'],
                                    data['query_labels']),
-            'nn_agree': chance_label_agreement(data['train_labels'])}
+            'nn_agree': chance_label_agreement(data['train_labels']),
+            **scene_chance(data)}
+
+
+def scene_chance(data: Dict[str, Any]) -> Dict[str, float]:
+    """Chance NN agreement of the scene (``looks`` of the generator's
+    manifest) and of class and scene, over the training videos; empty
+    without a manifest."""
+    from mmiivcl.engine.hooks.nn_queue_stats_hook import (
+        chance_label_agreement, joint_field)
+    looks = data.get('train_looks')
+    if looks is None or not (np.asarray(looks) >= 0).any():
+        return {}
+    both = joint_field(data['train_labels'], looks)
+    return {'looks_agree': chance_label_agreement(looks),
+            'label_looks_agree': chance_label_agreement(both)}
 
 
 def iivcl_vs_rho_moco(results: Dict[str, Any]
@@ -500,15 +521,11 @@ CURVE_STYLE = {
 }
 
 
-def draw_figure(results: Dict[str, Any], path: str) -> None:
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.0),
-                             gridspec_kw=dict(width_ratios=[1.35, 1]))
-    ax = axes[0]
+def _curve_panel(ax, results: Dict[str, Any], field: str, chance: float,
+                 ylabel: str, title: str) -> None:
     for (k, key), (label, color, ls) in CURVE_STYLE.items():
-        st = results['curves'].get(k, {}).get(key)
+        st = results['curves'].get(k, {}).get(
+            key.replace('_label_agree', f'_{field}_agree'))
         if not st:
             continue
         e = np.array(sorted(st))
@@ -519,15 +536,32 @@ def draw_figure(results: Dict[str, Any], path: str) -> None:
         if np.isfinite(s).any():
             s = np.nan_to_num(s)
             ax.fill_between(e, m - s, m + s, color=color, alpha=0.15, lw=0)
-    ax.axhline(results['chance']['nn_agree'], color='grey', ls='--', lw=1,
-               label='chance')
+    ax.axhline(chance, color='grey', ls='--', lw=1, label='chance')
     ax.set_xlabel('pretraining epoch')
-    ax.set_ylabel('NN has the query\'s class (fraction)')
+    ax.set_ylabel(ylabel)
     ax.set_ylim(0, 1)
-    ax.set_title(f'NN label agreement (mean ± std, {len(results["seeds"])} '
-                 'seeds)', fontsize=10)
+    ax.set_title(f'{title} (mean ± std, {len(results["seeds"])} seeds)',
+                 fontsize=10)
     ax.legend(fontsize=7.5, loc='upper left')
-    ax = axes[1]
+
+
+def draw_figure(results: Dict[str, Any], path: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    scene = 'looks_agree' in results['chance']
+    fig, axes = plt.subplots(
+        1, 3 if scene else 2, figsize=(16 if scene else 11, 4.0),
+        gridspec_kw=dict(width_ratios=[1.35, 1.35, 1] if scene else
+                         [1.35, 1]))
+    _curve_panel(axes[0], results, 'label', results['chance']['nn_agree'],
+                 'NN has the query\'s class (fraction)', 'NN label agreement')
+    if scene:
+        _curve_panel(axes[1], results, 'looks',
+                     results['chance']['looks_agree'],
+                     'NN has the query\'s scene (fraction)',
+                     'NN scene agreement')
+    ax = axes[-1]
     rows = [(s['name'], results['stats'][s['key']]) for s in SETTINGS
             if s['key'] in results['stats']]
     if results.get('random_init'):
@@ -585,6 +619,42 @@ def results_table(results: Dict[str, Any]) -> str:
     lines.append('| chance | – | – ' + ''.join(
         f'| {ch[m]:.1f} ' for m, _ in MEASURES) +
         f'| – | {ch["nn_agree"]:.2f} | – |')
+    return '\n'.join(lines)
+
+
+#: (setting, queue prefix) whose NN picks the NN-statistics table shows
+PICK_ROWS = (('iivcl', 'nnq', 'NN positives'),
+             ('nn_only', 'nnq', 'NN positives'),
+             ('rho_moco', 'iq', 'Eq.3 NN in its intra queue †'),
+             ('iivcl', 'iq', 'Eq.3 NN in its intra queue †'))
+PICK_FIELDS = (('label', 'class'), ('looks', 'scene'),
+               ('label_looks', 'class and scene'))
+
+
+def nn_pick_table(results: Dict[str, Any]) -> str:
+    """What the NN picks share with the query, first epoch -> last (mean ±
+    std over seeds), against chance; '' without scene statistics."""
+    ch = results['chance']
+    if 'looks_agree' not in ch:
+        return ''
+    names = {s['key']: s['name'] for s in SETTINGS}
+    head = ('| setting | neighbour | ' + ' | '.join(
+        f'shares the {t}, epoch 1 → last' for _, t in PICK_FIELDS) + ' |')
+    lines = [head, '|---|---|' + '---|' * len(PICK_FIELDS)]
+    for k, q, what in PICK_ROWS:
+        cur = results['curves'].get(k, {})
+        if not cur.get(f'{q}_label_agree'):
+            continue
+        cells = []
+        for f, _ in PICK_FIELDS:
+            first, last = _first_last(cur.get(f'{q}_{f}_agree'))
+            cells.append('n/a' if first is None else
+                         f'{first[0]:.2f} → {fmt_ms(*last, digits=2)}')
+        lines.append(f'| {names[k]} | {what} | ' + ' | '.join(cells) + ' |')
+    chance = {'label': ch['nn_agree'], 'looks': ch['looks_agree'],
+              'label_looks': ch['label_looks_agree']}
+    lines.append('| chance | a random training video | ' + ' | '.join(
+        f'{chance[f]:.2f}' for f, _ in PICK_FIELDS) + ' |')
     return '\n'.join(lines)
 
 
@@ -732,6 +802,8 @@ figure):
 
 {curve_table(results)}
 
+{_picks_section(results)}
+
 Per seed:
 
 {per_seed_table(results)}
@@ -761,10 +833,87 @@ K400 pretraining, R3D-50, 200 epochs, one run per cell; top-1 (%), AVA mAP.
   (a busy machine makes the times above longer, not the results different)
 """
     doc = _reflow(re.sub(r'\n{3,}', '\n\n', doc))
+    page = _merge_variant(path, results, doc)
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     with open(path, 'w', encoding='utf-8') as f:
-        f.write(doc)
-    return doc
+        f.write(page)
+    return page
+
+
+def variant_of(results: Dict[str, Any]) -> Tuple[float, str]:
+    """(look_bias, heading) of the data variant of a run."""
+    b = float(results.get('variant', {}).get('look_bias', 0.0))
+    if b == 0:
+        return b, 'Scenes independent of the class (the default demo set)'
+    return b, (f'Scene-action correlation: a video takes its class\'s own '
+               f'look with probability {b:g} (`--look-bias {b:g}`)')
+
+
+_SECTION = re.compile(r'<!-- table6 look_bias=(\S+) -->\n(.*?)'
+                      r'<!-- /table6 look_bias=\1 -->\n', re.S)
+
+
+def _merge_variant(path: str, results: Dict[str, Any], doc: str) -> str:
+    """The page with this variant's section replaced (other variants'
+    sections, written by their own commands, are kept)."""
+    bias, heading = variant_of(results)
+    body = re.sub(r'^# .*\n', f'## {heading}\n', doc, count=1)
+    body = re.sub(r'^## (?!' + re.escape(heading) + ')', '### ', body,
+                  flags=re.M)
+    sections = {}
+    if osp.isfile(path):
+        with open(path, encoding='utf-8') as f:
+            old = f.read()
+        sections = {float(m.group(1)): m.group(2)
+                    for m in _SECTION.finditer(old)}
+    sections[bias] = body
+    head = (
+        "# The IIVCL paper's Table 6 at small scale: ρ-MoCo vs IIVCL vs NN "
+        'only\n\n'
+        '*Generated by `tools/reproduce_table6.py`, one section per data '
+        'variant, each written by its own command (given in the section); '
+        'do not edit by hand.*\n\n'
+        + ''.join(f'- [{variant_of(dict(variant=dict(look_bias=b)))[1]}]'
+                  f'(#{_anchor(variant_of(dict(variant=dict(look_bias=b)))[1])})\n'
+                  for b in sorted(sections)) + '\n')
+    return head + ''.join(
+        f'<!-- table6 look_bias={b:g} -->\n{sections[b].rstrip()}\n\n'
+        f'<!-- /table6 look_bias={b:g} -->\n' for b in sorted(sections))
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a Markdown heading."""
+    a = re.sub(r'[^\w\- ]', '', heading.strip().lower())
+    return a.replace(' ', '-')
+
+
+def _picks_section(results: Dict[str, Any]) -> str:
+    """The NN-statistics table (class / scene / both) with a reading
+    generated from it; '' without scene statistics."""
+    table = nn_pick_table(results)
+    if not table:
+        return ''
+    ch = results['chance']
+    out = ['What the neighbours share with the query (fraction of NN picks '
+           'whose video has the query\'s class, its scene -- the '
+           'generator\'s look -- or both; first and last epoch, mean ± std '
+           'over seeds):', '', table, '']
+    cur = results['curves'].get('iivcl', {})
+    _, cls = _first_last(cur.get('nnq_label_agree'))
+    _, scn = _first_last(cur.get('nnq_looks_agree'))
+    if cls is not None and scn is not None:
+        ratio_s = scn[0] / ch['looks_agree'] if ch['looks_agree'] else 0
+        ratio_c = cls[0] / ch['nn_agree'] if ch['nn_agree'] else 0
+        verdict = ('so on this data the NN loss mostly pulls together videos '
+                   'filmed in the same scene, which says nothing about the '
+                   'motion classes' if ratio_s > 2 * max(ratio_c, 1e-9)
+                   else 'so the NN positives are not dominated by the scene')
+        out.append(
+            f'By the last epoch IIVCL\'s NN positives share the query\'s '
+            f'scene in {scn[0]:.2f} of the picks ({ratio_s:.1f}x chance '
+            f'{ch["looks_agree"]:.2f}) and its class in {cls[0]:.2f} '
+            f'({ratio_c:.1f}x chance {ch["nn_agree"]:.2f}), {verdict}.')
+    return '\n'.join(out)
 
 
 def _reflow(doc: str, width: int = 79) -> str:
@@ -808,7 +957,7 @@ def aggregate(results: Dict[str, Any]) -> None:
     curves = {}
     for k, cs in results['per_seed_curves'].items():
         cur = {}
-        for key in ('nnq_label_agree', 'iq_label_agree'):
+        for key in AGREE_KEYS:
             per = [c[key] for c in cs if c.get(key)]
             if per:
                 cur[key] = curve_stats(per)

@@ -328,6 +328,12 @@ def test_end_to_end_table_figure_and_doc(tiny_run):
     assert cur['rho_moco'][0]['iq_label_agree']
     for k in ('iivcl', 'nn_only'):
         assert cur[k][0]['nnq_same_video'] == 0.0  # exclusion is on
+    # the generated set's scenes: scene and class+scene agreement per epoch
+    assert cur['iivcl'][0]['nnq_looks_agree'] and \
+        cur['iivcl'][0]['nnq_label_looks_agree']
+    assert cur['rho_moco'][0]['iq_looks_agree']
+    assert 0 < res['chance']['label_looks_agree'] <= \
+        res['chance']['looks_agree'] <= 1
     assert osp.getsize(root / 'figures' / 'fig.png') > 5000
 
     doc = (root / 'doc.md').read_text(encoding='utf-8')
@@ -338,6 +344,7 @@ def test_end_to_end_table_figure_and_doc(tiny_run):
     assert 'python tools/reproduce_table6.py ' + ' '.join(
         tiny_run['argv'][:2]) in doc
     assert '](figures/fig.png)' in doc
+    assert '| setting | neighbour | shares the class, epoch 1 → last' in doc
     assert not re.search(r'\bnan\b', doc, flags=re.I)
     # the results table (also printed and saved as results.md) is the one
     # in the document: header, 3 settings, random init and chance rows
@@ -389,3 +396,23 @@ def test_committed_page_is_written_only_with_doc(tmp_path):
                       '--figure', str(tmp_path / 'f.png')])
     assert (a.doc, a.figure) == (str(tmp_path / 'x.md'),
                                  str(tmp_path / 'f.png'))
+
+
+def test_each_variant_keeps_its_own_section(tmp_path):
+    """Two data variants on one page: writing one replaces its section and
+    keeps the other's, in look_bias order, with an index of both."""
+    from mmiivcl.experiments.table6 import _merge_variant
+    page = tmp_path / 'p.md'
+    one = _merge_variant(str(page), dict(variant=dict(look_bias=0.5)),
+                         '# T\n\n## Results\n\nbias run 1\n')
+    page.write_text(one)
+    two = _merge_variant(str(page), dict(variant=dict(look_bias=0.0)),
+                         '# T\n\n## Results\n\nuniform run\n')
+    page.write_text(two)
+    three = _merge_variant(str(page), dict(variant=dict(look_bias=0.5)),
+                           '# T\n\n## Results\n\nbias run 2\n')
+    assert 'bias run 1' not in three
+    assert three.index('uniform run') < three.index('bias run 2')
+    assert three.count('### Results') == 2
+    assert '(#scene-action-correlation-a-video-takes-its-classs-own-look-' \
+        'with-probability-05---look-bias-05)' in three
