@@ -74,7 +74,6 @@ from mmiivcl.experiments.table6 import (  # noqa: E402,F401
     results_table, write_doc)
 
 CONFIG = osp.join(ROOT, 'configs', 'demo', 'table6_r3d18_demo.py')
-DEFAULT_EPOCHS = 36  # the demo recipe (configs/demo/iivcl_r3d18_demo.py)
 #: The committed report page (written only with ``--doc``) and its figure.
 DOC = osp.join(ROOT, 'docs', 'reproduction.md')
 FIGURE_NAME = 'table6_nn_agreement.png'
@@ -92,9 +91,10 @@ def parse_args(argv=None):
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2],
                    help='pretraining seeds (one run per seed and setting; '
                    'also the random-init seeds)')
-    p.add_argument('--epochs', type=int, default=DEFAULT_EPOCHS,
-                   help='pretraining epochs per run; the LR schedule is '
-                   'fitted to it')
+    p.add_argument('--epochs', type=int, default=None,
+                   help='pretraining epochs per run (None: the config\'s, '
+                   '16 for the demo recipe); the LR schedule is fitted to '
+                   'it')
     p.add_argument('--settings', nargs='+', choices=SETTING_KEYS,
                    default=list(SETTING_KEYS),
                    help='loss weightings to run (rho_moco = (1, 0), iivcl '
@@ -158,7 +158,7 @@ def parse_args(argv=None):
     p.add_argument('--force', action='store_true',
                    help='redo every pretraining and evaluation')
     args = p.parse_args(argv)
-    if args.epochs < 1:
+    if args.epochs is not None and args.epochs < 1:
         p.error('--epochs must be >= 1')
     if (args.train_list is None) != (args.query_list is None):
         p.error('--train-list and --query-list go together')
@@ -261,6 +261,8 @@ def main(argv=None) -> Dict[str, Any]:
     if args.cfg_options:
         base.merge_from_dict(args.cfg_options)
     data = resolve_data(args, base.get('demo_data'))
+    if args.epochs is None:
+        args.epochs = int(base.train_cfg.max_epochs)
     plan = plan_training(base, len(data['train']), args.batch_size,
                          args.queue_len)
     n_runs = len(args.seeds) * len(args.settings)
