@@ -427,3 +427,25 @@ def test_look_bias_in_the_data_set(tmp_path):
     with pytest.raises(ValueError, match='look_bias'):
         generate_demo_dataset(str(tmp_path / 'e'), looks=0, look_bias=0.5,
                               verbose=False)
+
+
+def test_cli_takes_a_configs_demo_data(tmp_path, repo_root):
+    """--config: the config's demo_data are the defaults, flags win."""
+    cfg = tmp_path / 'c.py'
+    cfg.write_text("demo_data = dict(query_ratio=0.5, looks=3, "
+                   "look_bias=1.0)\n")
+    out = tmp_path / 'd'
+    tool = osp.join(repo_root, 'tools', 'generate_demo_data.py')
+    subprocess.run([sys.executable, tool, str(out), '--config', str(cfg),
+                    '--num-per-class', '2', '--classes', 'move_left',
+                    'expand', '--num-frames', '8', '--size', '16',
+                    '--workers', '1'], check=True, capture_output=True)
+    man = json.loads((out / 'manifest.json').read_text())
+    assert man['params']['query_ratio'] == 0.5
+    assert man['params']['num_per_class'] == 2
+    assert all(v['looks'] == [v['label'] % 3] for v in man['videos'])
+    bad = tmp_path / 'bad.py'
+    bad.write_text('demo_data = dict(colour=1)\n')
+    r = subprocess.run([sys.executable, tool, str(out), '--config',
+                        str(bad)], capture_output=True, text=True)
+    assert r.returncode == 2 and 'colour' in r.stderr

@@ -85,7 +85,20 @@ def main(argv=None):
                    help='rendering processes (None: min(4, CPU count))')
     p.add_argument('--force', action='store_true',
                    help='regenerate even if an identical set exists')
+    p.add_argument('--config', default=None,
+                   help="take the generator arguments of a config's "
+                   '``demo_data`` (e.g. configs/demo/iivcl_r3d18_demo.py, '
+                   'the set tools/run_demo.py makes); flags given here win')
     args = p.parse_args(argv)
+    if args.config:  # the config's demo_data as defaults, then parse again
+        from mmengine.config import Config
+        demo = dict(Config.fromfile(args.config).get('demo_data', {}))
+        unknown = set(demo) - set(vars(args))
+        if unknown:
+            p.error(f'{args.config}: demo_data keys {sorted(unknown)} are '
+                    'not generator arguments')
+        p.set_defaults(**demo)
+        args = p.parse_args(argv)
     syn.generate_demo_dataset(
         args.out_dir, num_per_class=args.num_per_class, classes=args.classes,
         num_frames=args.num_frames, size=args.size, fps=args.fps,

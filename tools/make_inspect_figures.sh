@@ -33,7 +33,7 @@ mkdir -p "$OUT"
 echo "== 1. demo data ($DATA)"
 # a no-op when a set with the current generator and parameters is there;
 # a set from an older generator version is regenerated
-"$PY" tools/generate_demo_data.py "$DATA"
+"$PY" tools/generate_demo_data.py "$DATA" --config "$CONFIG"
 
 ckpt_of() {  # the final checkpoint of a work dir, or nothing
   if [[ -f "$1/last_checkpoint" ]]; then cat "$1/last_checkpoint"; fi

@@ -87,7 +87,7 @@ if [ "$profile" = ops ]; then
   if ! "$VPY" -c "import mmcv.ops" 2>/dev/null; then
     reinstall=()
     installed mmcv && reinstall=(--force-reinstall --no-deps)
-    log "mmcv 2.1.0 with ops from source (about 7.5 min on 2 cores the first time; pip caches the wheel)"
+    log "mmcv 2.1.0 with ops from source (7.5-30 min on 2 cores the first time, 30.5 min on a 2-core AMD EPYC; pip caches the wheel)"
     MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
       "${PIP[@]}" --no-build-isolation "${reinstall[@]}" mmcv==2.1.0 >&2
   fi
