@@ -68,7 +68,8 @@ from mmiivcl.experiments.stats import (average_ranks,  # noqa: E402,F401
                                        compare)
 from mmiivcl.experiments.table6 import (  # noqa: E402,F401
     MEASURES, PAPER_TABLE6, SETTING_KEYS, SETTINGS, _jsonable,
-    _reasons_title, _scenes, aggregate, chance_levels, draw_figure,
+    _reasons_title, _scenes, aggregate, chance_levels, colour_features,
+    draw_figure,
     evaluate_features, extract_cached, lists_from_folder, machine_info,
     make_run_config, plan_training, possible_reasons, read_list, reading,
     results_table, write_doc)
@@ -330,6 +331,13 @@ def main(argv=None) -> Dict[str, Any]:
         random_init.append(ev)
         print(f'[table6] random init seed {seed}: R@1 {ev["R@1"]:.1f}  R@5 '
               f'{ev["R@5"]:.1f}  linear {ev["linear"]:.1f}', flush=True)
+    # a scene-only baseline: what the colour layout alone says (no network)
+    scene_only = evaluate_features(colour_features(
+        data, osp.join(args.work_dir, 'scene_only', 'features.npz'),
+        args.force), args.probe_c)
+    print(f'[table6] colour layout only: R@1 {scene_only["R@1"]:.1f}'
+          f'  R@5 {scene_only["R@5"]:.1f}  linear {scene_only["linear"]:.1f}',
+          flush=True)
     t_eval = time.time() - t0
 
     # ---- aggregate, report
@@ -345,6 +353,7 @@ def main(argv=None) -> Dict[str, Any]:
         per_seed=per_seed,
         per_seed_curves=per_seed_curves,
         random_init=random_init,
+        scene_only=scene_only,
         chance=chance_levels(data),
         variant=dict(look_bias=float(data.get('look_bias', 0.0))),
         machine=machine,

@@ -205,6 +205,40 @@ def extract_cached(cfg_path: str, ckpt: Optional[str], seed: int,
     return out
 
 
+def colour_features(data: Dict[str, Any], cache: str, force: bool = False,
+                    grid: int = 4, step: int = 8
+                    ) -> Dict[str, Dict[str, np.ndarray]]:
+    """A scene-only baseline: per video, the mean colour of each cell of
+    a ``grid`` x ``grid`` layout, averaged over every ``step``-th frame
+    ((3 * grid^2)-d; no network, no motion). Retrieval and the linear probe
+    on it measure how much the *scene* alone says about the class (near
+    chance when looks are independent of the class). Cached in ``cache``."""
+    import cv2
+    import decord
+    if osp.isfile(cache) and not force:
+        z = np.load(cache, allow_pickle=False)
+        return {r: dict(feats=z[f'{r}_feats'], labels=z[f'{r}_labels'],
+                        sample_idx=np.arange(len(z[f'{r}_labels'])))
+                for r in ('train', 'query')}
+    out = {}
+    for role in ('train', 'query'):
+        feats, labels = [], []
+        for path, lab in data[role]:
+            vr = decord.VideoReader(osp.join(data['video_root'], path))
+            frames = vr.get_batch(list(range(0, len(vr), step))).asnumpy()
+            small = [cv2.resize(f, (grid, grid), interpolation=cv2.INTER_AREA)
+                     for f in frames.astype(np.float32)]
+            feats.append(np.mean(small, axis=0).reshape(-1))
+            labels.append(lab)
+        out[role] = dict(feats=np.asarray(feats, np.float32),
+                         labels=np.asarray(labels),
+                         sample_idx=np.arange(len(labels)))
+    os.makedirs(osp.dirname(osp.abspath(cache)), exist_ok=True)
+    np.savez(cache, **{f'{r}_{k}': d[k] for r, d in out.items()
+                       for k in ('feats', 'labels')})
+    return out
+
+
 def _ckpt_signature(ckpt: Optional[str]) -> str:
     if not ckpt:
         return 'random-init'
@@ -616,6 +650,11 @@ def results_table(results: Dict[str, Any]) -> str:
         lines.append('| random init (no pretraining) | – | – '
                      + ''.join(f'| {fmt_ms(*st["random_init"][m])} '
                                for m, _ in MEASURES) + '| – | – | – |')
+    sc = results.get('scene_only')
+    if sc:
+        lines.append('| colour layout only (no network) | – | – '
+                     + ''.join(f'| {sc[m]:.1f} ' for m, _ in MEASURES)
+                     + '| – | – | – |')
     lines.append('| chance | – | – ' + ''.join(
         f'| {ch[m]:.1f} ' for m, _ in MEASURES) +
         f'| – | {ch["nn_agree"]:.2f} | – |')

@@ -354,7 +354,10 @@ def test_end_to_end_table_figure_and_doc(tiny_run):
     assert lines[0].startswith('| setting | λ_intra | λ_NN | R@1 (%) |')
     assert [ln.split('|')[1].strip() for ln in lines[2:]] == [
         'ρ-MoCo', 'IIVCL', 'NN only (video NNCLR)',
-        'random init (no pretraining)', 'chance']
+        'random init (no pretraining)',
+        'colour layout only (no network)', 'chance']
+    # the scene-only baseline is a plain computation on the videos
+    assert 0 <= res['scene_only']['R@1'] <= 100
     assert all(ln.count('|') == lines[0].count('|') for ln in lines)
     r1 = res['stats']['iivcl']['R@1'][0]
     assert re.search(rf'\| IIVCL \| 1\.0 \| 1\.0 \| {r1:.1f} \|', md)
