@@ -37,11 +37,9 @@ last epoch checkpoint; --force redoes everything.
     python tools/reproduce_table6.py --train-list T --query-list Q \\
         --video-root V                                     # "path label" lists
 
-Default budget (2-core CPU, machine not shared): 9 pretrainings x 36 epochs
-x 30 iterations = 9720 iterations + 12 feature extractions of 320 videos (3
-seeds x 3 settings + 3 random backbones); measured 28.6 min wall on
-2026-11-23 (27.5 min of it pretraining). Each --epochs step adds or removes
-~0.8 minutes.
+Default budget (2-core CPU, machine not shared): 9 pretrainings x 16 epochs
+x 30 iterations, 3 side by side (--jobs), + 12 feature extractions of 640
+videos; measured 24.4 min wall on 2026-12-02 (AMD EPYC).
 """
 import argparse
 import datetime
