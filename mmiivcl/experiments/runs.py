@@ -11,6 +11,7 @@ import math
 import os
 import os.path as osp
 import re
+import selectors
 import shutil
 import subprocess
 import sys
@@ -88,8 +89,7 @@ def threads_per_job(jobs: int, cpus: Optional[int] = None) -> int:
 
 def run_parallel(specs: Sequence[Dict[str, Any]], jobs: int = 1,
                  threads: Optional[int] = None, verbose: bool = False,
-                 tag: str = 'run', root: str = REPO_ROOT
-                 ) -> List[Tuple[int, float]]:
+                 root: str = REPO_ROOT) -> List[Tuple[int, float]]:
     """Run commands, ``jobs`` at a time, each with ``OMP_NUM_THREADS =
     threads``; return ``(exit code, wall seconds)`` of each, in the order of
     ``specs``.
@@ -103,14 +103,12 @@ def run_parallel(specs: Sequence[Dict[str, Any]], jobs: int = 1,
     if threads is not None:
         env['OMP_NUM_THREADS'] = str(threads)
     pending = list(enumerate(specs))
-    running: List[tuple] = []
     codes: List[Optional[int]] = [None] * len(specs)
     started = [0.0] * len(specs)
     wall = [0.0] * len(specs)
-    import selectors
-    sel = selectors.DefaultSelector()
-    while pending or running:
-        while pending and len(running) < max(jobs, 1):
+    sel = selectors.DefaultSelector()  # one registration per running job
+    while pending or sel.get_map():
+        while pending and len(sel.get_map()) < max(jobs, 1):
             i, spec = pending.pop(0)
             log = open(spec['log'], 'a', encoding='utf-8')
             started[i] = time.time()
@@ -118,7 +116,6 @@ def run_parallel(specs: Sequence[Dict[str, Any]], jobs: int = 1,
                                     stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, text=True,
                                     bufsize=1)
-            running.append((i, spec, proc, log))
             sel.register(proc.stdout, selectors.EVENT_READ,
                          (i, spec, proc, log))
         for key, _ in sel.select(timeout=1.0):
@@ -129,7 +126,6 @@ def run_parallel(specs: Sequence[Dict[str, Any]], jobs: int = 1,
                 codes[i] = proc.wait()
                 wall[i] = time.time() - started[i]
                 log.close()
-                running = [r for r in running if r[0] != i]
                 continue
             log.write(line)
             shown = line.rstrip() if verbose else _echo(line, spec['epochs'])
@@ -218,11 +214,10 @@ def pretrain_many(runs: Sequence[Dict[str, Any]], epochs: int, force: bool,
     preps = [prepare_run(r['run_dir'], r['cfg'], epochs, force, r['label'],
                          tag, root) for r in runs]
     todo = [p for p in preps if not p['reused']]
-    codes = run_parallel(todo, jobs=jobs, threads=threads, verbose=verbose,
-                         tag=tag, root=root) if todo else []
-    done = {id(p): _finish_run(p, rc, seconds, tag)
-            for p, (rc, seconds) in zip(todo, codes)}
-    return [p['result'] if p['reused'] else done[id(p)] for p in preps]
+    codes = iter(run_parallel(todo, jobs=jobs, threads=threads,
+                              verbose=verbose, root=root) if todo else [])
+    return [p['result'] if p['reused'] else _finish_run(p, *next(codes), tag)
+            for p in preps]
 
 
 def pretrain(run_dir: str, cfg, epochs: int, force: bool, verbose: bool,

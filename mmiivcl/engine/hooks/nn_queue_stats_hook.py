@@ -150,14 +150,9 @@ def joint_field(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where((a >= 0) & (b >= 0), code, -1)
 
 
-def dataset_video_field(dataset, key: str) -> Optional[np.ndarray]:
-    """Int field ``key`` of every video index of a training dataset (as
-    :func:`dataset_video_labels`; ``None`` when no video has it)."""
-    return dataset_video_labels(dataset, key)
-
-
 def dataset_video_labels(dataset, key: str = 'label') -> Optional[np.ndarray]:
-    """Label of every video index (``sample_idx``) of a training dataset.
+    """Label (or another int field ``key``) of every video index
+    (``sample_idx``) of a training dataset.
 
     Reads ``get_data_info(i)[key]`` (mmengine ``BaseDataset``; wrappers
     exposing ``.dataset`` whose ``sample_idx`` is the inner index, such as
@@ -277,7 +272,7 @@ class NNQueueStatsHook(Hook):
             labels = self._video_labels(runner)
             for key in self.meta_fields:
                 try:
-                    values = dataset_video_field(
+                    values = dataset_video_labels(
                         runner.train_dataloader.dataset, key)
                 except Exception as exc:  # noqa: BLE001 - diagnostics only
                     values = None
