@@ -49,28 +49,20 @@ import os.path as osp
 import shlex
 import sys
 import time
-from typing import Any, Dict, List, Optional, Tuple
-
-import numpy as np
+from typing import Any, Dict, Optional, Tuple
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from mmiivcl.experiments.paths import rel as _rel  # noqa: E402
-# the plumbing lives in mmiivcl.experiments; names the tests use are
-# re-exported here (_echo, compare, average_ranks, reading, ...)
-from mmiivcl.experiments.runs import (_echo, find_transform,  # noqa: E402,F401
-                                      default_jobs, fit_schedule, nn_curves,
-                                      pretrain, pretrain_many, read_scalars,
-                                      threads_per_job)
-from mmiivcl.experiments.stats import (average_ranks,  # noqa: E402,F401
-                                       compare)
-from mmiivcl.experiments.table6 import (  # noqa: E402,F401
-    MEASURES, PAPER_TABLE6, SETTING_KEYS, SETTINGS, _jsonable,
-    _reasons_title, _scenes, aggregate, chance_levels, colour_features,
-    draw_figure,
-    evaluate_features, extract_cached, lists_from_folder, machine_info,
-    make_run_config, plan_training, possible_reasons, read_list, reading,
-    results_table, write_doc)
+from mmiivcl.experiments.runs import (default_jobs,  # noqa: E402
+                                      find_transform, fit_schedule,
+                                      pretrain_many, threads_per_job)
+from mmiivcl.experiments.table6 import (  # noqa: E402
+    SETTING_KEYS, SETTINGS, _jsonable, aggregate, chance_levels, draw_figure,
+    evaluate_references, evaluate_runs, machine_info, make_run_config,
+    plan_training, reading, results_table, write_doc)
+from mmiivcl.experiments.table6_data import (generated_set,  # noqa: E402
+                                             lists_from_folder, load_lists)
 
 CONFIG = osp.join(ROOT, 'configs', 'demo', 'table6_r3d18_demo.py')
 #: The committed report page (written only with ``--doc``) and its figure.
@@ -201,52 +193,14 @@ def resolve_data(args, demo_data: Optional[dict] = None
                  source=f'your video folder {args.video_folder} (class '
                  f'sub-folders; {args.query_ratio:g} of each class held out)')
     else:
-        from mmiivcl.demo.synthetic import (generate_demo_dataset,
-                                            is_generated)
-        # the base config's generator parameters (``demo_data``), and with
-        # --look-bias as many looks as classes: class c owns look c
-        gen = dict(demo_data or {})
-        if args.look_bias:
-            gen.update(looks=10, look_bias=args.look_bias)
+        from mmiivcl.demo.synthetic import is_generated
         root = osp.abspath(args.data_root or osp.join(
             ROOT, 'data', 'demo' if not args.look_bias else
             f'demo_look_bias{args.look_bias:g}'))
-        if args.data_root is None or not is_generated(root):
-            generate_demo_dataset(root, **gen)  # a no-op when up to date
-        with open(osp.join(root, 'manifest.json'), encoding='utf-8') as f:
-            man = json.load(f)
-        par = man.get('params', man)
-        d = dict(train_list=osp.join(root, 'train_list.txt'),
-                 query_list=osp.join(root, 'query_list.txt'),
-                 meta_file=osp.join(root, 'manifest.json'),
-                 look_bias=float(par.get('look_bias', 0.0)),
-                 video_root=osp.join(root, 'videos'),
-                 classes=osp.join(root, 'classes.txt'),
-                 source='the generated motion-class set '
-                 f'({_rel(root)}: {par.get("num_frames", "?")} frames of '
-                 f'{par.get("size", "?")}x{par.get("size", "?")} px per '
-                 'video; classes differ only in motion; '
-                 f'{_scenes(par.get("looks", 0))}; '
-                 'mmiivcl/demo/synthetic.py)')
-    for k in ('train_list', 'query_list'):
-        if not osp.isfile(d[k]):
-            raise SystemExit(f'{k} not found: {d[k]}')
-    d['train'] = read_list(d['train_list'])
-    d['query'] = read_list(d['query_list'])
-    tl = np.array([lab for _, lab in d['train']])
-    ql = np.array([lab for _, lab in d['query']])
-    if (tl < 0).any() or (ql < 0).any():
-        raise SystemExit('every train/query video needs a label (">= 0") for '
-                         'the retrieval and the linear probe')
-    d['num_classes'] = int(len(np.unique(np.concatenate([tl, ql]))))
-    d['train_labels'], d['query_labels'] = tl, ql
-    if d.get('meta_file'):  # the scene of every training video
-        from mmiivcl.datasets.unlabeled_video_dataset import meta_int
-        with open(d['meta_file'], encoding='utf-8') as f:
-            looks = {v['path']: meta_int(v.get('looks'))
-                     for v in json.load(f)['videos']}
-        d['train_looks'] = np.array([looks.get(p, -1) for p, _ in d['train']])
-    return d
+        d = generated_set(root, demo_data, args.look_bias,
+                          make=args.data_root is None or
+                          not is_generated(root))
+    return load_lists(d)
 
 
 def main(argv=None) -> Dict[str, Any]:
@@ -300,42 +254,17 @@ def main(argv=None) -> Dict[str, Any]:
     t0 = time.time()
     from mmiivcl.analysis.features import resolve_pipeline
     pipeline = resolve_pipeline(base)
-    per_seed: Dict[str, List[dict]] = {k: [] for k in args.settings}
-    per_seed_curves: Dict[str, List[dict]] = {k: [] for k in args.settings}
-    random_init: List[dict] = []
-    for seed in args.seeds:
-        for k in args.settings:
-            r = runs[(k, seed)]
-            cfg_path = osp.join(r['run_dir'], 'table6_config.py')
-            feats = extract_cached(
-                cfg_path, r['ckpt'], seed,
-                osp.join(r['run_dir'], 'features.npz'), data, pipeline,
-                args.eval_batch_size, args.eval_workers, args.force)
-            ev = evaluate_features(feats, args.probe_c)
-            ev['train_seconds'] = r.get('train_seconds')
-            per_seed[k].append(ev)
-            per_seed_curves[k].append(nn_curves(read_scalars(r['run_dir']),
-                                                plan['iters_per_epoch']))
-            print(f'[table6] {k} seed {seed}: R@1 {ev["R@1"]:.1f}  R@5 '
-                  f'{ev["R@5"]:.1f}  linear {ev["linear"]:.1f}', flush=True)
-        cfg_path = osp.join(runs[(args.settings[0], seed)]['run_dir'],
-                            'table6_config.py')
-        feats = extract_cached(
-            cfg_path, None, seed,
-            osp.join(args.work_dir, 'random_init', f'seed{seed}',
-                     'features.npz'), data, pipeline, args.eval_batch_size,
-            args.eval_workers, args.force)
-        ev = evaluate_features(feats, args.probe_c)
-        random_init.append(ev)
-        print(f'[table6] random init seed {seed}: R@1 {ev["R@1"]:.1f}  R@5 '
-              f'{ev["R@5"]:.1f}  linear {ev["linear"]:.1f}', flush=True)
-    # a scene-only baseline: what the colour layout alone says (no network)
-    scene_only = evaluate_features(colour_features(
-        data, osp.join(args.work_dir, 'scene_only', 'features.npz'),
-        args.force), args.probe_c)
-    print(f'[table6] colour layout only: R@1 {scene_only["R@1"]:.1f}'
-          f'  R@5 {scene_only["R@5"]:.1f}  linear {scene_only["linear"]:.1f}',
-          flush=True)
+    per_seed, per_seed_curves, random_init = evaluate_runs(
+        runs, args.seeds, args.settings, data, pipeline, args.work_dir,
+        plan['iters_per_epoch'], batch_size=args.eval_batch_size,
+        workers=args.eval_workers, force=args.force, probe_c=args.probe_c)
+    # no network: what the scene alone and the motion alone say
+    references = evaluate_references(
+        data, osp.join(args.work_dir, 'references', 'features.npz'),
+        args.force, args.probe_c)
+    for ref in references:
+        print(f'[table6] {ref["name"]}: R@1 {ref["R@1"]:.1f}  linear '
+              f'{ref["linear"]:.1f}', flush=True)
     t_eval = time.time() - t0
 
     # ---- aggregate, report
@@ -351,7 +280,7 @@ def main(argv=None) -> Dict[str, Any]:
         per_seed=per_seed,
         per_seed_curves=per_seed_curves,
         random_init=random_init,
-        scene_only=scene_only,
+        references=references,
         chance=chance_levels(data),
         variant=dict(look_bias=float(data.get('look_bias', 0.0))),
         machine=machine,

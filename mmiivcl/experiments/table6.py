@@ -6,7 +6,6 @@ small set), the cached feature evaluation (retrieval and a feature-cache
 linear probe), the statistics per setting, the generated reading, the NN
 label-agreement figure and the report page.
 """
-import copy
 import hashlib
 import os
 import os.path as osp
@@ -41,69 +40,6 @@ PAPER_TABLE6 = {
     'iivcl': (92.6, 65.8, 53.8, 65.7, 19.0),
     'nn_only': (91.2, 66.2, 53.2, 63.7, 18.4),
 }
-
-
-VIDEO_EXTS = ('.mp4', '.avi', '.mkv', '.webm', '.mov', '.mpg', '.mpeg',
-              '.m4v')
-
-
-def read_list(path: str) -> List[Tuple[str, int]]:
-    """``path label`` lines (label -1 when missing)."""
-    out = []
-    with open(path, encoding='utf-8') as f:
-        for line in f:
-            parts = line.strip().rsplit(maxsplit=1)
-            if not parts:
-                continue
-            if len(parts) == 2 and re.fullmatch(r'-?\d+', parts[1]):
-                out.append((parts[0], int(parts[1])))
-            else:
-                out.append((line.strip(), -1))
-    return out
-
-
-def lists_from_folder(folder: str, out_dir: str, query_ratio: float,
-                      seed: int = 0) -> Dict[str, Any]:
-    """Write train/query lists for ``folder/<class>/<video>`` (labels =
-    sorted class folder order; class-stratified split, see
-    :func:`mmiivcl.demo.synthetic.stratified_query_split`)."""
-    from mmiivcl.demo.synthetic import stratified_query_split
-    classes = sorted(d for d in os.listdir(folder)
-                     if osp.isdir(osp.join(folder, d)))
-    items = []
-    for label, c in enumerate(classes):
-        for root, _, files in os.walk(osp.join(folder, c)):
-            for f in sorted(files):
-                if f.lower().endswith(VIDEO_EXTS):
-                    items.append((osp.relpath(osp.join(root, f), folder),
-                                  label))
-    if len(classes) < 2 or not items:
-        raise SystemExit(f'--video-folder {folder}: need >= 2 class '
-                         f'sub-folders with videos ({VIDEO_EXTS})')
-    labels = [lab for _, lab in items]
-    is_q = stratified_query_split(labels, query_ratio, seed)
-    os.makedirs(out_dir, exist_ok=True)
-    paths = {}
-    for name, sel in (('train_list', ~is_q), ('query_list', is_q)):
-        paths[name] = osp.join(out_dir, f'{name}.txt')
-        with open(paths[name], 'w', encoding='utf-8') as f:
-            for (p, lab), s in zip(items, sel):
-                if s:
-                    f.write(f'{p} {lab}\n')
-    paths['classes'] = osp.join(out_dir, 'classes.txt')
-    with open(paths['classes'], 'w', encoding='utf-8') as f:
-        f.write('\n'.join(classes) + '\n')
-    return paths
-
-
-def _scenes(looks: int) -> str:
-    """What the generator's ``looks`` parameter means, in words."""
-    if not looks:
-        return 'every video has a scene of its own'
-    if looks == 1:
-        return 'every video is filmed in the same scene'
-    return (f'scenes come from a pool of {looks} looks shared by every '
-            'class, the camera is each video\'s own')
 
 
 def plan_training(cfg, num_train: int, batch_size: Optional[int],
@@ -205,38 +141,129 @@ def extract_cached(cfg_path: str, ckpt: Optional[str], seed: int,
     return out
 
 
-def colour_features(data: Dict[str, Any], cache: str, force: bool = False,
-                    grid: int = 4, step: int = 8
-                    ) -> Dict[str, Dict[str, np.ndarray]]:
-    """A scene-only baseline: per video, the mean colour of each cell of
-    a ``grid`` x ``grid`` layout, averaged over every ``step``-th frame
-    ((3 * grid^2)-d; no network, no motion). Retrieval and the linear probe
-    on it measure how much the *scene* alone says about the class (near
-    chance when looks are independent of the class). Cached in ``cache``."""
-    import cv2
-    import decord
+#: The reference rows without a network (key, name): scene alone, motion
+#: alone (see :mod:`mmiivcl.analysis.reference_features`).
+REFERENCES = (
+    ('mean_colour', 'scene only: mean colour (no network)'),
+    ('look_oracle', 'scene only: the look itself (oracle) ‡'),
+    ('colour_layout', 'colour layout (no network) §'),
+    ('motion', 'motion only: optical flow (no network)'),
+)
+
+
+def reference_features_cached(data: Dict[str, Any], cache: str,
+                              force: bool = False
+                              ) -> Dict[str, Dict[str, Dict[str, np.ndarray]]]:
+    """kind -> role -> {feats, labels, sample_idx} of every reference
+    feature (:func:`mmiivcl.analysis.reference_features.reference_features`
+    over the train and query videos), cached in ``cache`` under a signature
+    of the video lists and the feature kinds."""
+    from mmiivcl.analysis.reference_features import KINDS, reference_features
+    sig = hashlib.sha1(repr((osp.abspath(data['video_root']), data['train'],
+                             data['query'], KINDS, 2)).encode()).hexdigest()
+    z = None
     if osp.isfile(cache) and not force:
         z = np.load(cache, allow_pickle=False)
-        return {r: dict(feats=z[f'{r}_feats'], labels=z[f'{r}_labels'],
-                        sample_idx=np.arange(len(z[f'{r}_labels'])))
-                for r in ('train', 'query')}
-    out = {}
-    for role in ('train', 'query'):
-        feats, labels = [], []
-        for path, lab in data[role]:
-            vr = decord.VideoReader(osp.join(data['video_root'], path))
-            frames = vr.get_batch(list(range(0, len(vr), step))).asnumpy()
-            small = [cv2.resize(f, (grid, grid), interpolation=cv2.INTER_AREA)
-                     for f in frames.astype(np.float32)]
-            feats.append(np.mean(small, axis=0).reshape(-1))
-            labels.append(lab)
-        out[role] = dict(feats=np.asarray(feats, np.float32),
-                         labels=np.asarray(labels),
-                         sample_idx=np.arange(len(labels)))
-    os.makedirs(osp.dirname(osp.abspath(cache)), exist_ok=True)
-    np.savez(cache, **{f'{r}_{k}': d[k] for r, d in out.items()
-                       for k in ('feats', 'labels')})
-    return out
+        if str(z['signature']) != sig:
+            z = None
+    if z is None:
+        arrays = {'signature': np.array(sig)}
+        for role in ('train', 'query'):
+            print(f'[table6] reference features of the {role} videos',
+                  flush=True)
+            f = reference_features([p for p, _ in data[role]],
+                                   data['video_root'])
+            for k in KINDS:
+                arrays[f'{k}_{role}'] = f[k]
+        os.makedirs(osp.dirname(osp.abspath(cache)), exist_ok=True)
+        np.savez(cache, **arrays)
+        z = np.load(cache, allow_pickle=False)
+    return {k: {r: dict(feats=z[f'{k}_{r}'], labels=data[f'{r}_labels'],
+                        sample_idx=np.arange(len(data[r])))
+                for r in ('train', 'query')} for k in KINDS}
+
+
+def _standardised(feats: Dict[str, Dict[str, np.ndarray]]
+                  ) -> Dict[str, Dict[str, np.ndarray]]:
+    """Both roles scaled by the training features' mean and std, so that no
+    dimension of a hand-made feature dominates the cosine retrieval."""
+    tr = feats['train']['feats']
+    mu, sd = tr.mean(0), tr.std(0) + 1e-6
+    return {r: dict(d, feats=(d['feats'] - mu) / sd)
+            for r, d in feats.items()}
+
+
+def evaluate_references(data: Dict[str, Any], cache: str,
+                        force: bool = False, probe_c: float = 1.0
+                        ) -> List[Dict[str, Any]]:
+    """The reference rows of :data:`REFERENCES` (R@1, R@5, linear in
+    percent; the look oracle only with the generator's looks, R@5 None)."""
+    from mmiivcl.analysis.reference_features import oracle_by_field
+    feats = reference_features_cached(data, cache, force)
+    rows = []
+    for key, name in REFERENCES:
+        if key == 'look_oracle':
+            if data.get('train_looks') is None or \
+                    not (np.asarray(data['train_looks']) >= 0).any():
+                continue
+            ev = oracle_by_field(data['train_labels'], data['train_looks'],
+                                 data['query_labels'], data['query_looks'])
+            ev['R@5'] = None
+        else:
+            ev = evaluate_features(_standardised(feats[key]), probe_c)
+        rows.append(dict(key=key, name=name, **ev))
+    return rows
+
+
+def evaluate_runs(runs: Dict[Tuple[str, int], Dict[str, Any]],
+                  seeds: Sequence[int], settings: Sequence[str],
+                  data: Dict[str, Any], pipeline: list, work_dir: str,
+                  iters_per_epoch: int, batch_size: int = 16,
+                  workers: int = 2, force: bool = False,
+                  probe_c: float = 1.0
+                  ) -> Tuple[Dict[str, List[dict]], Dict[str, List[dict]],
+                             List[dict]]:
+    """Retrieval and linear probe of every finished run (features cached in
+    its run dir) and of a random backbone per seed, plus each run's NN
+    statistics per epoch from its scalar log.
+
+    Args:
+        runs: (setting, seed) -> the run's ``run_dir``, ``ckpt`` and
+            ``train_seconds`` (:func:`mmiivcl.experiments.runs.pretrain_many`).
+
+    Returns:
+        per_seed (setting -> evaluations in seed order), per_seed_curves
+        (setting -> per-seed epoch curves) and the random-init evaluations.
+    """
+    from .runs import nn_curves, read_scalars
+    per_seed: Dict[str, List[dict]] = {k: [] for k in settings}
+    curves: Dict[str, List[dict]] = {k: [] for k in settings}
+    random_init: List[dict] = []
+
+    def echo(name, ev):
+        print(f'[table6] {name}: R@1 {ev["R@1"]:.1f}  R@5 {ev["R@5"]:.1f}  '
+              f'linear {ev["linear"]:.1f}', flush=True)
+    for seed in seeds:
+        for k in settings:
+            r = runs[(k, seed)]
+            feats = extract_cached(
+                osp.join(r['run_dir'], 'table6_config.py'), r['ckpt'], seed,
+                osp.join(r['run_dir'], 'features.npz'), data, pipeline,
+                batch_size, workers, force)
+            ev = evaluate_features(feats, probe_c)
+            ev['train_seconds'] = r.get('train_seconds')
+            per_seed[k].append(ev)
+            curves[k].append(nn_curves(read_scalars(r['run_dir']),
+                                       iters_per_epoch))
+            echo(f'{k} seed {seed}', ev)
+        feats = extract_cached(
+            osp.join(runs[(settings[0], seed)]['run_dir'],
+                     'table6_config.py'), None, seed,
+            osp.join(work_dir, 'random_init', f'seed{seed}', 'features.npz'),
+            data, pipeline, batch_size, workers, force)
+        random_init.append(evaluate_features(feats, probe_c))
+        echo(f'random init seed {seed}', random_init[-1])
+    return per_seed, curves, random_init
 
 
 def _ckpt_signature(ckpt: Optional[str]) -> str:
@@ -298,142 +325,129 @@ def iivcl_vs_rho_moco(results: Dict[str, Any]
                        [r[m] for r in per['rho_moco']]) for m, _ in MEASURES}
 
 
-def _cmp_phrase(c: Dict[str, Any], title: str, a: str, b: str) -> str:
-    sp = ('no spread (1 seed)' if not np.isfinite(c['spread']) else
-          f'{abs(c["ratio"]):.1f}x the larger seed std of '
-          f'{c["spread"]:.1f}')
-    return (f'{title}: {a} {c["delta"]:+.1f} points vs {b} ({sp}; {a} ahead '
-            f'on {c["wins"]} of {c["n"]} seeds, paired Δ '
-            f'{fmt_ms(*c["paired"])})')
+#: verdict of :func:`compare`, in words
+VERDICT_WORDS = dict(clear_win='clearly ahead', lead='ahead',
+                     noise='within the seed spread', behind='behind',
+                     clear_loss='clearly behind', single='one seed: undecided')
+
+
+def _headline(cmps: Dict[str, Dict[str, Any]], n: int) -> str:
+    """'Does IIVCL beat rho-MoCo here?' answered from the verdicts."""
+    titles = dict(MEASURES)
+    v = {m: c['verdict'] for m, c in cmps.items()}
+
+    def on(*keys):
+        return _join([titles[m] for m, _ in MEASURES if v[m] in keys])
+    q = '**Does IIVCL beat ρ-MoCo here? '
+    if n < 2:
+        return q + ('Undecided:** one seed gives no spread to judge a '
+                    'difference against.')
+    ahead, behind = on('clear_win', 'lead'), on('behind', 'clear_loss')
+    if all(x == 'clear_win' for x in v.values()):
+        return q + ('Yes:** on every measure, by at least twice the seed '
+                    'spread and on every seed.')
+    if ahead and not behind:
+        return q + f'Partly:** IIVCL is ahead on {ahead}.'
+    if behind and not ahead:
+        return q + f'No:** ρ-MoCo is ahead on {behind}.'
+    if behind:
+        return q + f'Mixed:** ahead on {ahead}, behind on {behind}.'
+    return q + ('Not beyond the seed spread:** on every measure the gap is '
+                'smaller than the larger seed std of the two settings.')
+
+
+def verdict_table(results: Dict[str, Any]) -> str:
+    """Every paired comparison behind the reading, one row per (pair,
+    measure): mean gap, gap / larger seed std, seeds ahead, paired gap and
+    the verdict; the settings against a random backbone on R@1 and linear
+    top-1."""
+    per, rand = results['per_seed'], results.get('random_init')
+    names = {s['key']: s['name'] for s in SETTINGS}
+    pairs = [(a, b, m) for a, b in (('iivcl', 'rho_moco'),
+                                    ('iivcl', 'nn_only'),
+                                    ('nn_only', 'rho_moco'))
+             if a in per and b in per for m, _ in MEASURES]
+    lines = ['| comparison | measure | Δ (points) | Δ / larger std | seeds '
+             'ahead | paired Δ | verdict |', '|---|---|---:|---:|---:|---:|---|']
+
+    def row(title, a, b, m):
+        c = compare([r[m] for r in a], [r[m] for r in b])
+        ratio = f'{c["ratio"]:.1f}' if np.isfinite(c['ratio']) else '–'
+        lines.append(f'| {title} | {dict(MEASURES)[m]} | {c["delta"]:+.1f} | '
+                     f'{ratio} | {c["wins"]} of {c["n"]} | '
+                     f'{fmt_ms(*c["paired"])} | {VERDICT_WORDS[c["verdict"]]} |')
+    for a, b, m in pairs:
+        row(f'{names[a]} vs {names[b]}', per[a], per[b], m)
+    if rand:
+        for k in SETTING_KEYS:
+            if k in per:
+                for m in ('R@1', 'linear'):
+                    row(f'{names[k]} vs random init', per[k], rand, m)
+    return '\n'.join(lines)
+
+
+def ordering(results: Dict[str, Any]) -> str:
+    """The settings in order of average rank and of R@1, beside the paper's
+    order (average rank over its five Table 6 tasks)."""
+    names = {s['key']: s['name'] for s in SETTINGS}
+    st, ar = results['stats'], results.get('avg_rank') or {}
+    keys = [k for k in SETTING_KEYS if k in st]
+    by_r1 = sorted(keys, key=lambda k: -st[k]['R@1'][0])
+    tasks = PAPER_TABLE6['tasks']
+    paper = average_ranks({k: dict(zip(tasks, PAPER_TABLE6[k]))
+                           for k in SETTING_KEYS}, tasks)
+    out = ('Ordering here by R@1: ' + ' > '.join(
+        f'{names[k]} {st[k]["R@1"][0]:.1f}' for k in by_r1))
+    if ar:
+        out += ('; by average rank over R@1, R@5 and linear top-1 (1 = '
+                'best): ' + ', '.join(f'{names[k]} {ar[k]:.1f}'
+                                     for k in sorted(ar, key=ar.get)))
+    return out + ('. The paper\'s order by average rank over its five tasks: '
+                  + ', '.join(f'{names[k]} {paper[k]:.1f}'
+                              for k in sorted(paper, key=paper.get)) + '.')
+
+
+def scene_vs_motion(results: Dict[str, Any]) -> str:
+    """What the reference rows say: how far the scene alone and the motion
+    alone classify the held-out videos; '' without them."""
+    refs = {r['key']: r for r in results.get('references', [])}
+    if 'motion' not in refs:
+        return ''
+    scene = [refs[k] for k in ('look_oracle', 'mean_colour') if k in refs]
+    if not scene:
+        return ''
+    best = max(scene, key=lambda r: r['linear'])
+    mot = refs['motion']['linear']
+    gap = mot - best['linear']
+    chance = results['chance']['linear']
+    verdict = ('so a model can only get far by encoding motion; the scene '
+               'alone cannot win' if gap >= 20 else
+               'so the scene alone classifies nearly as well as the motion')
+    return (f'Scene alone vs motion alone (linear top-1 on the held-out '
+            f'videos, chance {chance:.1f}): the better scene-only reference '
+            f'({best["name"].split(" ‡")[0]}) reaches {best["linear"]:.1f}, '
+            f'the optical-flow descriptor {mot:.1f} ({gap:+.1f} points), '
+            f'{verdict}.')
 
 
 def reading(results: Dict[str, Any]) -> List[str]:
-    """The generated reading of the numbers (Markdown paragraphs)."""
-    per = results['per_seed']
-    setting_names = {s['key']: s['name'] for s in SETTINGS}
-    keys = [k for k in SETTING_KEYS if k in per]
-    paras: List[str] = []
-    n = len(results['seeds'])
-    measures = [m for m, _ in MEASURES]
-    titles = dict(MEASURES)
+    """The generated reading (Markdown blocks): the headline, the verdict
+    table with its rule, the orderings and the scene/motion references."""
+    out: List[str] = []
     cmps = iivcl_vs_rho_moco(results)
     if cmps:
-        v = {m: c['verdict'] for m, c in cmps.items()}
-        wins = [titles[m] for m in measures if v[m] == 'clear_win']
-        leads = [titles[m] for m in measures if v[m] == 'lead']
-        behind = [titles[m] for m in measures
-                  if v[m] in ('behind', 'clear_loss')]
-        noise = [titles[m] for m in measures if v[m] == 'noise']
-        if n < 2:
-            head = ('**Does IIVCL beat ρ-MoCo here? Undecided:** one seed '
-                    'gives no spread to judge a difference against.')
-        elif len(wins) == len(measures):
-            head = ('**Does IIVCL beat ρ-MoCo here? Yes:** on every measure, '
-                    'by at least twice the seed spread and on every seed.')
-        elif (wins or leads) and not behind:
-            head = ('**Does IIVCL beat ρ-MoCo here? Partly:** IIVCL is ahead '
-                    f'on {_join(wins + leads)}'
-                    + (f' (clearly on {_join(wins)})' if wins else '')
-                    + (f'; on {_join(noise)} the difference is within the '
-                       'seed spread' if noise else '') + '.')
-        elif behind and not (wins or leads):
-            head = ('**Does IIVCL beat ρ-MoCo here? No:** ρ-MoCo is ahead '
-                    'on '
-                    f'{_join(behind)}'
-                    + (f'; on {_join(noise)} the difference is within the '
-                       'seed spread' if noise else '') + '.')
-        elif behind:
-            head = ('**Does IIVCL beat ρ-MoCo here? Mixed:** IIVCL is ahead '
-                    f'on {_join(wins + leads)} and behind on '
-                    f'{_join(behind)}.')
-        else:
-            head = ('**Does IIVCL beat ρ-MoCo here? Not beyond the seed '
-                    'spread:** on every measure the gap is smaller than the '
-                    'larger seed std of the two settings.')
-        # a paired view: the settings share their seeds (data order,
-        # augmentation and initialisation RNG), so a gap smaller than the
-        # spread may still have the same sign on every seed
-        same_sign = [titles[m] for m in measures if v[m] == 'noise' and
-                     n >= 2 and cmps[m]['wins'] == n]
-        other_sign = [titles[m] for m in measures if v[m] == 'noise' and
-                      n >= 2 and cmps[m]['losses'] == n]
-        if same_sign:
-            head += (f' Within the spread, IIVCL is nevertheless ahead on all '
-                     f'{n} seeds on {_join(same_sign)}: a consistent but '
-                     'small edge that more seeds would have to confirm.')
-        if other_sign:
-            head += (f' Within the spread, ρ-MoCo is nevertheless ahead on '
-                     f'all {n} seeds on {_join(other_sign)}.')
-        paras.append(head)
-        paras.append('\n'.join(
-            f'- {_cmp_phrase(cmps[m], titles[m], "IIVCL", "ρ-MoCo")}.'
-            for m in measures))
-        paras.append('Verdict rule: "clear" = the mean gap is at least twice '
-                     'the larger of the two settings\' seed stds *and* the '
-                     'same sign on every seed; "ahead" = at least one std; '
-                     'otherwise "within the seed spread".')
-    if results.get('avg_rank'):
-        ar = results['avg_rank']
-        order = sorted(ar, key=lambda k: ar[k])
-        paras.append(
-            'Average rank over R@1, R@5 and linear top-1 (Table 6\'s summary, '
-            '1 = best): ' + ', '.join(
-                f'{setting_names[k]} {ar[k]:.1f}' for k in order) + '.')
-    if 'nn_only' in per:
-        others = [k for k in ('rho_moco', 'iivcl') if k in per]
-        parts = []
-        for k in others:
-            c = compare([r['linear'] for r in per['nn_only']],
-                        [r['linear'] for r in per[k]])
-            parts.append(f'{c["delta"]:+.1f} linear top-1 vs '
-                         f'{setting_names[k]}'
-                         + (f' ({abs(c["ratio"]):.1f}x seed std)'
-                            if np.isfinite(c['ratio']) else ''))
-        if parts:
-            paras.append('NN only (no intra-video positive at all): '
-                         + '; '.join(parts) + '.')
-    rand = results.get('random_init')
-    chance = results['chance']
-    if rand:
-        lines = []
-        for k in keys:
-            c = compare([r['R@1'] for r in per[k]],
-                        [r['R@1'] for r in rand])
-            cl = compare([r['linear'] for r in per[k]],
-                         [r['linear'] for r in rand])
-            lines.append(
-                f'- {setting_names[k]}: R@1 {c["delta"]:+.1f}, linear '
-                f'{cl["delta"]:+.1f} points over a random backbone'
-                + (f' ({c["ratio"]:.1f}x / {cl["ratio"]:.1f}x the seed '
-                   'std)' if np.isfinite(c['ratio']) and
-                   np.isfinite(cl['ratio']) else '') + '.')
-        rm = mean_sd([r['R@1'] for r in rand])[0]
-        paras.append(
-            'Did pretraining learn anything? A randomly initialised backbone '
-            f'retrieves at R@1 {rm:.1f} (chance {chance["R@1"]:.1f}).\n'
-            + '\n'.join(lines))
-    curves = results.get('curves', {})
-    ca = chance['nn_agree']
-    nl = []
-    for k in keys:
-        key = 'nnq_label_agree' if k != 'rho_moco' else 'iq_label_agree'
-        first, last = _first_last(curves.get(k, {}).get(key))
-        if first is None:
-            continue
-        src = ('its NN positives' if k != 'rho_moco' else
-               'the NN Eq.3 would pick in its intra queue')
-        trend = ('rose' if last[0] > first[0] + 0.02 else
-                 'fell' if last[0] < first[0] - 0.02 else 'stayed flat')
-        nl.append(f'- {setting_names[k]} ({src}): {trend} from '
-                  f'{first[0]:.2f} in epoch 1 to {last[0]:.2f}'
-                  + (f' ± {last[1]:.2f}' if np.isfinite(last[1]) else '')
-                  + ' in the last epoch'
-                  + (f' ({last[0] / ca:.1f}x chance).' if ca > 0 else '.'))
-    if nl:
-        paras.append('Same-class rate of the nearest neighbours during '
-                     f'pretraining (chance {ca:.2f}; Fig. 3b analogue):\n'
-                     + '\n'.join(nl))
-    return paras
+        out.append(_headline(cmps, len(results['seeds'])))
+    if results['per_seed']:
+        out += [verdict_table(results),
+                'Verdict rule: "clearly" = the mean gap is at least twice the '
+                'larger of the two settings\' seed stds *and* of the same sign '
+                'on every seed; "ahead" / "behind" = at least one std.']
+    if results.get('stats'):
+        out.append(ordering(results))
+    sm = scene_vs_motion(results)
+    if sm:
+        out.append(sm)
+    return out
 
 
 def _first_last(curve_stats):
@@ -650,11 +664,10 @@ def results_table(results: Dict[str, Any]) -> str:
         lines.append('| random init (no pretraining) | – | – '
                      + ''.join(f'| {fmt_ms(*st["random_init"][m])} '
                                for m, _ in MEASURES) + '| – | – | – |')
-    sc = results.get('scene_only')
-    if sc:
-        lines.append('| colour layout only (no network) | – | – '
-                     + ''.join(f'| {sc[m]:.1f} ' for m, _ in MEASURES)
-                     + '| – | – | – |')
+    for ref in results.get('references', []):
+        lines.append(f'| {ref["name"]} | – | – ' + ''.join(
+            '| – ' if ref.get(m) is None else f'| {ref[m]:.1f} '
+            for m, _ in MEASURES) + '| – | – | – |')
     lines.append('| chance | – | – ' + ''.join(
         f'| {ch[m]:.1f} ' for m, _ in MEASURES) +
         f'| – | {ch["nn_agree"]:.2f} | – |')
@@ -766,6 +779,31 @@ def machine_info() -> Dict[str, Any]:
     return info
 
 
+def _reference_notes(results: Dict[str, Any]) -> str:
+    """Footnotes of the reference rows ('' without them)."""
+    keys = {r['key'] for r in results.get('references', [])}
+    if not keys:
+        return ''
+    out = ['Reference rows without a network '
+           '(`mmiivcl/analysis/reference_features.py`): features of the '
+           'whole video, standardised with the training statistics, then the '
+           'same retrieval and probe. Mean colour: per-channel mean and std '
+           'over all pixels and frames (the scene\'s palette). Optical flow: '
+           'the object\'s velocity, divergence, curl and turning over the '
+           'video, camera motion removed (no colour, no position).']
+    if 'look_oracle' in keys:
+        out.append('‡ The look oracle knows every video\'s look (the '
+                   'generator\'s manifest) and predicts the most frequent '
+                   'training class of that look; its R@1 is the expected R@1 '
+                   'of retrieving a random training video of the same look: '
+                   'the best a scene-only model can do on this data.')
+    if 'colour_layout' in keys:
+        out.append('§ The colour layout (the mean colour of each cell of a '
+                   '4 x 4 grid over the video) is not scene-only: the moving '
+                   'object\'s average position and size leave a trace in it.')
+    return '\n\n'.join(out)
+
+
 def write_doc(results: Dict[str, Any], path: str, figure: str) -> str:
     s, m = results['setup'], results['machine']
     fig_rel = osp.relpath(osp.abspath(figure), osp.dirname(osp.abspath(path)))
@@ -833,6 +871,8 @@ g^Intra embedding, not a training signal. "Same-video NN": fraction of the
 picked neighbours that are an older key of the query's own video, averaged
 over all iterations (0 by construction with same-video exclusion on; near 1
 would mean IIVCL had degenerated to ρ-MoCo). NN agreement chance = Σ_c p_c².
+
+{_reference_notes(results)}
 
 ![NN label agreement over pretraining and downstream results]({fig_rel})
 
@@ -943,10 +983,22 @@ def _picks_section(results: Dict[str, Any]) -> str:
     if cls is not None and scn is not None:
         ratio_s = scn[0] / ch['looks_agree'] if ch['looks_agree'] else 0
         ratio_c = cls[0] / ch['nn_agree'] if ch['nn_agree'] else 0
-        verdict = ('so on this data the NN loss mostly pulls together videos '
-                   'filmed in the same scene, which says nothing about the '
-                   'motion classes' if ratio_s > 2 * max(ratio_c, 1e-9)
-                   else 'so the NN positives are not dominated by the scene')
+        bias = variant_of(results)[0]
+        if ratio_s <= 2 * max(ratio_c, 1e-9):
+            verdict = 'so the NN positives are not dominated by the scene'
+        elif bias:
+            verdict = ('so the NN loss still mostly pulls together videos '
+                       'filmed in the same scene; on this variant a shared '
+                       'scene makes a shared class more likely (look bias '
+                       f'{bias:g}), which the class agreement above chance '
+                       'reflects' if ratio_c >= 1.5 else
+                       'so the NN loss mostly pulls together videos filmed '
+                       'in the same scene, and even with the look bias '
+                       f'{bias:g} the class agreement stays near chance')
+        else:
+            verdict = ('so on this data the NN loss mostly pulls together '
+                       'videos filmed in the same scene, which says nothing '
+                       'about the motion classes')
         out.append(
             f'By the last epoch IIVCL\'s NN positives share the query\'s '
             f'scene in {scn[0]:.2f} of the picks ({ratio_s:.1f}x chance '

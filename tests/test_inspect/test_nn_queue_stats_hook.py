@@ -36,8 +36,15 @@ class _Model(torch.nn.Module):
     def __init__(self, queue_len=10):
         super().__init__()
         self.queue_nn = FeatureQueue(queue_len, 4)
-        self.record_nn = False
-        self.last_nn = None
+        self.recording = False  # the NN-recording interface of IIVCL
+        self.picks = None
+
+    def record_nn_picks(self, enabled):
+        self.recording, self.picks = bool(enabled), None
+
+    def pop_nn_picks(self):
+        rec, self.picks = self.picks, None
+        return rec
 
 
 def _runner(model, labels, it=0):
@@ -99,11 +106,11 @@ def test_hook_logs_planted_step_at_its_interval():
         runner.iter = it
         hook.before_train_iter(runner, it)
         logs = (it + 1) % 3 == 0
-        assert model.record_nn == logs  # recording only where it is logged
+        assert model.recording == logs  # recording only where it is logged
         if logs:  # the model's step: record what Eq.3 picked
-            model.last_nn = _planted_record()
+            model.picks = _planted_record()
         hook.after_train_iter(runner, it)
-        assert model.record_nn is False and model.last_nn is None
+        assert model.recording is False and model.picks is None
     hub = runner.message_hub
     assert hub.get_scalar('train/nnq_fill').current() == pytest.approx(0.4)
     assert hub.get_scalar('train/nnq_label_agree').current() == \
@@ -121,7 +128,7 @@ def test_unlabelled_dataset_gives_no_agreement():
     runner = _runner(model, [-1] * 8)
     hook.before_train(runner)
     hook.before_train_iter(runner, 0)
-    model.last_nn = _planted_record()
+    model.picks = _planted_record()
     hook.after_train_iter(runner, 0)
     keys = set(runner.message_hub.log_scalars)
     assert 'train/nnq_same_video' in keys
@@ -148,14 +155,14 @@ def test_iivcl_records_the_eq3_choice_before_enqueue(tiny_iivcl_cfg):
 
     with torch.no_grad():
         model.loss(x, samples)
-    assert model.last_nn is None  # nothing recorded unless asked
+    assert model.pop_nn_picks() is None  # nothing recorded unless asked
 
     bank = q.feats.clone()  # the queue the recorded step looks up
     ind = q.indices.clone()
-    model.record_nn = True
+    model.record_nn_picks(True)
     with torch.no_grad():
         model.loss(x, samples)
-    rec = model.last_nn
+    rec = model.pop_nn_picks()
     # independent Eq.3: momentum keys of every clip (clip-major), NN among
     # written rows of other videos in the queue as it was before the step
     with torch.no_grad():

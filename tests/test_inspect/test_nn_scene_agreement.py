@@ -93,8 +93,15 @@ class _Model(torch.nn.Module):
     def __init__(self):
         super().__init__()
         self.queue_nn = FeatureQueue(10, 4)
-        self.record_nn = False
-        self.last_nn = None
+        self.recording = False  # the NN-recording interface of IIVCL
+        self.picks = None
+
+    def record_nn_picks(self, enabled):
+        self.recording, self.picks = bool(enabled), None
+
+    def pop_nn_picks(self):
+        rec, self.picks = self.picks, None
+        return rec
 
 
 def test_hook_logs_scene_and_joint_agreement():
@@ -108,7 +115,7 @@ def test_hook_logs_scene_and_joint_agreement():
     hook.before_train(runner)
     hook.before_train_iter(runner, 0)
     nv, f, q = _planted()
-    model.last_nn = dict(nn_video=nv, found=f, query_video=q,
+    model.picks = dict(nn_video=nv, found=f, query_video=q,
                          nn_sim=torch.ones(len(PICKS)))
     hook.after_train_iter(runner, 0)
     hub = runner.message_hub

@@ -6,6 +6,7 @@ on CPU, missing momentum hook) raise in ``PretrainConfigCheckHook.before_train``
 (one test goes through a real Runner to show the wiring)."""
 import copy
 import os.path as osp
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -15,9 +16,9 @@ from mmengine.runner import Runner
 from mmiivcl.datasets import UnlabeledVideoDataset
 from mmiivcl.engine.hooks import MomentumUpdateHook
 from mmiivcl.engine.hooks.pretrain_config_check_hook import (
-    ConfigError, check_clip_vs_videos, check_head_widths,
-    check_momentum_hook, check_queue_lengths, check_rho, check_sync_bn,
-    guard_first_enqueue, probe_frame_counts)
+    ConfigError, PretrainConfigCheckHook, check_clip_vs_videos,
+    check_first_enqueue, check_head_widths, check_momentum_hook,
+    check_queue_lengths, check_rho, check_sync_bn, probe_frame_counts)
 from mmiivcl.models.heads import ProjectionMLP
 from mmiivcl.models.utils import FeatureQueue
 
@@ -106,16 +107,41 @@ def test_queue_below_keys_per_step(rel):
 
 
 def test_unknown_model_queue_checked_at_first_enqueue():
-    """A model whose enqueue rule is unknown: the first enqueue is measured
-    and refused before anything is written."""
+    """A model that declares no queue demand: the first step's enqueue is
+    measured (FeatureQueue.last_enqueued) and a too-short queue stops the
+    run after that step, through the hook."""
     model = torch.nn.Module()
     model.queue_x = q = FeatureQueue(10, 4)
-    before = q.feats.clone()
-    guard_first_enqueue(model, ['queue_x'], batch_size=3, world_size=1)
+    assert check_queue_lengths(model, [], 3, 1) == ['queue_x']
+    check_first_enqueue(model, ['queue_x'], batch_size=3, world_size=1)
+    q.enqueue(torch.randn(9, 4), torch.arange(9))
+    check_first_enqueue(model, ['queue_x'], batch_size=3, world_size=1)
+    q.enqueue(torch.randn(12, 4), torch.arange(12))
+    assert q.last_enqueued == 12
     with pytest.raises(ConfigError, match='model.queue_x length=10'):
-        q.enqueue(torch.randn(12, 4), torch.arange(12))
-    assert torch.equal(q.feats, before) and int(q.ptr) == 0
-    q.enqueue(torch.randn(12, 4), torch.arange(12))  # guard removed
+        check_first_enqueue(model, ['queue_x'], batch_size=3, world_size=1)
+    hook = PretrainConfigCheckHook()
+    hook._measure, hook._loader_batch = ['queue_x'], (3, 1)
+    runner = SimpleNamespace(model=model)
+    with pytest.raises(ConfigError, match='model.queue_x length=10'):
+        hook.after_train_iter(runner, 0)
+    hook.after_train_iter(runner, 1)  # measured once only
+
+
+def test_models_declare_their_queue_demand(rel):
+    """IIVCL: rho keys per video for each queue; VCLR: K for the frame bank,
+    one for the video bank; the hook no longer knows class names."""
+    model = MODELS.build(rel.tiny_model())
+    assert model.min_clips_per_video == 2
+    assert model.queue_demand(3) == {
+        f'queue_{b}': (3, 'model.queue_len') for b in model.branches}
+    assert model.queue_demand(None) == {}
+    assert set(model.head_names) == {f'head_{b}' for b in model.branches}
+    vclr = MODELS.build(_vclr(rel))
+    assert vclr.queue_demand(None) == {
+        'queue_frame': (vclr.num_segments, 'model.frame_queue_len'),
+        'queue_video': (1, 'model.video_queue_len')}
+    assert vclr.min_clips_per_video == 1
 
 
 def test_head_width_generic_check(rel):

@@ -210,3 +210,35 @@ def test_main_process_reseeded_from_iteration():
     runner.iter = 18
     hook.before_train_iter(runner, 0)
     assert not torch.equal(first, torch.randperm(16))
+
+
+@pytest.mark.parametrize('loop', ['IterBasedTrainLoop',
+                                  'EpochBasedTrainLoop'])
+def test_sampler_epoch_followed_only_by_iteration_based_loops(loop):
+    """An iteration-based loop starts a new pass inside next(), where only
+    the sampler's set_epoch sees it: the hook follows set_epoch there (and
+    publishes that epoch to the workers); an epoch-based loop publishes in
+    before_train_epoch and leaves the sampler alone."""
+    import types
+
+    import mmengine.runner as mr
+    from mmengine.dataset import DefaultSampler
+
+    from mmiivcl.datasets.worker_seed import attach_seed_state
+    from mmiivcl.engine.hooks import EpochSeedHook
+    ds = _Draws()
+    sampler = DefaultSampler(ds, shuffle=True, seed=3)
+    dl = torch.utils.data.DataLoader(ds, batch_size=2, sampler=sampler,
+                                     collate_fn=list)
+    train_loop = object.__new__(getattr(mr, loop))
+    train_loop.dataloader = dl
+    runner = types.SimpleNamespace(seed=3, epoch=0, _train_loop=train_loop,
+                                   _randomness_cfg={})
+    hook = EpochSeedHook()
+    hook.before_train(runner)
+    wrapped = 'set_epoch' in vars(sampler)
+    assert wrapped == (loop == 'IterBasedTrainLoop')
+    sampler.set_epoch(4)
+    assert sampler.epoch == 4  # the sampler's own method still runs
+    published = int(attach_seed_state(ds)[3])  # (enabled, seed, rank, epoch)
+    assert published == (4 if wrapped else 0)

@@ -30,6 +30,10 @@ from mmengine.logging import MessageHub
 
 from mmiivcl.analysis.linear_probe import linear_probe, probe_chance
 from mmiivcl.demo.synthetic import generate_demo_dataset
+from mmiivcl.experiments import runs as R
+from mmiivcl.experiments import stats as S
+from mmiivcl.experiments import table6 as X
+from mmiivcl.experiments import table6_data as D
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -177,16 +181,16 @@ def test_queue_probe_without_queue_logs_nothing():
 # statistics and text
 # --------------------------------------------------------------------------
 def test_compare_verdicts_and_average_rank_by_hand():
-    c = T.compare([10, 11, 12], [5, 6, 7])  # +5, std 1 each, all seeds
+    c = S.compare([10, 11, 12], [5, 6, 7])  # +5, std 1 each, all seeds
     assert c['delta'] == pytest.approx(5.0) and c['ratio'] == pytest.approx(5)
     assert c['verdict'] == 'clear_win' and c['wins'] == 3
-    assert T.compare([10, 11, 12], [9.5, 10.5, 11.5])['verdict'] == 'noise'
-    assert T.compare([5, 6, 7], [10, 11, 12])['verdict'] == 'clear_loss'
-    assert T.compare([1.0], [0.0])['verdict'] == 'single'
+    assert S.compare([10, 11, 12], [9.5, 10.5, 11.5])['verdict'] == 'noise'
+    assert S.compare([5, 6, 7], [10, 11, 12])['verdict'] == 'clear_loss'
+    assert S.compare([1.0], [0.0])['verdict'] == 'single'
     # ranks: a best on m1 (1), tie with b on m2 (1.5) -> a 1.25
     means = {'a': {'m1': 3, 'm2': 2}, 'b': {'m1': 2, 'm2': 2},
              'c': {'m1': 1, 'm2': 1}}
-    r = T.average_ranks(means, ['m1', 'm2'])
+    r = S.average_ranks(means, ['m1', 'm2'])
     assert r == {'a': 1.25, 'b': 1.75, 'c': 3.0}
 
 
@@ -194,14 +198,14 @@ def test_fit_schedule_and_plan_training():
     sched = [dict(type='LinearLR', by_epoch=True, begin=0, end=1),
              dict(type='CosineAnnealingLR', T_max=11, by_epoch=True,
                   begin=1, end=12)]
-    out = T.fit_schedule(sched, 16)
+    out = R.fit_schedule(sched, 16)
     assert out[1]['end'] == 16 and out[1]['T_max'] == 15
-    assert [s['type'] for s in T.fit_schedule(sched, 1)] == ['LinearLR']
+    assert [s['type'] for s in R.fit_schedule(sched, 1)] == ['LinearLR']
     cfg = Config.fromfile(T.CONFIG)
-    plan = T.plan_training(cfg, 240, None, None)  # the demo as configured
+    plan = X.plan_training(cfg, 240, None, None)  # the demo as configured
     assert plan == dict(rho=2, batch_size=8, queue_len=96, bn_groups=2,
                         iters_per_epoch=30)
-    plan = T.plan_training(cfg, 6, None, None)
+    plan = X.plan_training(cfg, 6, None, None)
     assert plan['queue_len'] == 4  # 2 videos < 6 / 2
     assert plan['batch_size'] * plan['rho'] <= plan['queue_len']
     # emulated shuffle-BN: never more BN groups than videos in a batch
@@ -212,11 +216,11 @@ def test_console_shows_one_line_per_epoch():
     line = ('11/22 21:31:42 - mmengine - INFO - Epoch(train) [2][3/3]  lr: '
             '5.0000e-02  eta: 0:00:07  time: 3.8712  loss: 2.3290  '
             'acc_intra: 0.3333  nnq_label_agree: 0.5000  nnq_fill: 1.0000')
-    assert T._echo(line, 4) == ('epoch 2/4  eta 0:00:07  loss 2.3290  '
+    assert R._echo(line, 4) == ('epoch 2/4  eta 0:00:07  loss 2.3290  '
                                 'nnq_label_agree 0.5000')
-    assert T._echo(line.replace('[3/3]', '[2/3]'), 4) is None
-    assert T._echo('RuntimeError: boom', 4) == 'RuntimeError: boom'
-    assert T._echo('11/22 - mmengine - INFO - building', 4) is None
+    assert R._echo(line.replace('[3/3]', '[2/3]'), 4) is None
+    assert R._echo('RuntimeError: boom', 4) == 'RuntimeError: boom'
+    assert R._echo('11/22 - mmengine - INFO - building', 4) is None
 
 
 def test_lists_from_a_class_folder(tmp_path):
@@ -227,8 +231,8 @@ def test_lists_from_a_class_folder(tmp_path):
             (src / c / ('sub' if i == 3 else '') / f'{c}{i}.mp4').write_bytes(
                 b'')
     (src / 'run' / 'notes.txt').write_text('not a video')
-    out = T.lists_from_folder(str(src), str(tmp_path / 'lists'), 0.25)
-    train, query = T.read_list(out['train_list']), T.read_list(
+    out = D.lists_from_folder(str(src), str(tmp_path / 'lists'), 0.25)
+    train, query = D.read_list(out['train_list']), D.read_list(
         out['query_list'])
     # labels follow the sorted class folders: run = 0, walk = 1
     assert (tmp_path / 'lists' / 'classes.txt').read_text().split() == [
@@ -263,7 +267,7 @@ def _planted(iivcl, rho, nn_only, seeds=(0, 1, 2)):
         setup=dict(num_query=80, num_train=240, num_classes=10, queue_len=96,
                    rho=2, epochs=16, iters_per_epoch=15, batch_size=16,
                    clip='8 frames (stride 2) at 64² px'))
-    T.aggregate(res)
+    X.aggregate(res)
     return res
 
 
@@ -274,19 +278,31 @@ def _planted(iivcl, rho, nn_only, seeds=(0, 1, 2)):
 ])
 def test_reading_adapts_to_the_numbers(iivcl, rho, head):
     res = _planted(iivcl, rho, (35, 36, 37))
-    text = '\n'.join(T.reading(res))
+    text = '\n'.join(X.reading(res))
     assert head in text
-    reasons = T.possible_reasons(res)
+    reasons = X.possible_reasons(res)
     if head == 'Yes':  # caveats only, no excuses
         assert len(reasons) == 1 and 'says nothing' in reasons[0]
-        assert T._reasons_title(res).startswith('## Caveats')
+        assert X._reasons_title(res).startswith('## Caveats')
     else:
-        assert T._reasons_title(res).startswith('## Possible reasons')
+        assert X._reasons_title(res).startswith('## Possible reasons')
         assert any(r.startswith('*Resolution.*') for r in reasons)
         assert any('0.50 of IIVCL' in r or 'not the bottleneck' in r
                    for r in reasons)
+    # the verdict table's IIVCL-vs-rho-MoCo rows carry the planted gap
     d = np.mean(iivcl) - np.mean(rho)
-    assert f'IIVCL {d:+.1f} points vs ρ-MoCo' in text
+    for m in ('R@1', 'R@5', 'linear top-1'):
+        assert f'| IIVCL vs ρ-MoCo | {m} | {d:+.1f} |' in text
+    word = {'Yes': 'clearly ahead', 'No:': 'clearly behind',
+            'Not beyond the seed spread': 'within the seed spread'}[head]
+    row = next(ln for ln in text.splitlines()
+               if ln.startswith('| IIVCL vs ρ-MoCo | R@1 |'))
+    assert row.rstrip(' |').endswith(word)
+    # the orderings: here by R@1, and the paper's by average rank
+    first = 'IIVCL' if d > 0 else 'ρ-MoCo'
+    assert f'Ordering here by R@1: {first} ' in text
+    assert "The paper's order by average rank over its five tasks: IIVCL " \
+        in text
 
 
 # --------------------------------------------------------------------------
@@ -355,9 +371,17 @@ def test_end_to_end_table_figure_and_doc(tiny_run):
     assert [ln.split('|')[1].strip() for ln in lines[2:]] == [
         'ρ-MoCo', 'IIVCL', 'NN only (video NNCLR)',
         'random init (no pretraining)',
-        'colour layout only (no network)', 'chance']
-    # the scene-only baseline is a plain computation on the videos
-    assert 0 <= res['scene_only']['R@1'] <= 100
+        'scene only: mean colour (no network)',
+        'scene only: the look itself (oracle) ‡',
+        'colour layout (no network) §',
+        'motion only: optical flow (no network)', 'chance']
+    # the reference rows are plain computations on the videos
+    refs = {r['key']: r for r in res['references']}
+    assert all(0 <= r['linear'] <= 100 and 0 <= r['R@1'] <= 100
+               for r in refs.values())
+    oracle = next(ln for ln in lines if 'the look itself' in ln)
+    assert refs['look_oracle']['R@5'] is None and \
+        oracle.split('|')[5].strip() == '–'
     assert all(ln.count('|') == lines[0].count('|') for ln in lines)
     r1 = res['stats']['iivcl']['R@1'][0]
     assert re.search(rf'\| IIVCL \| 1\.0 \| 1\.0 \| {r1:.1f} \|', md)

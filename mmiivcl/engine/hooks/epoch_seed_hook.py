@@ -25,6 +25,7 @@ from mmengine.dataset import worker_init_fn as mmengine_worker_init_fn
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
+from mmengine.runner import IterBasedTrainLoop
 
 from mmaction.registry import HOOKS
 
@@ -87,7 +88,12 @@ class EpochSeedHook(Hook):
             return
         dataset = loader.dataset
         publish_seed_state(dataset, self.seed, self.rank, runner.epoch)
-        self._follow_sampler_epoch(loader)
+        if isinstance(getattr(runner, '_train_loop', None),
+                      IterBasedTrainLoop):
+            # an iteration-based loop starts each new pass of the data
+            # inside ``next()``, where no hook runs: only the sampler's
+            # set_epoch sees it (epoch-based loops: before_train_epoch)
+            self._follow_sampler_epoch(loader)
         fn = loader.worker_init_fn
         is_default = fn is None or (isinstance(fn, functools.partial) and
                                     fn.func is mmengine_worker_init_fn)
@@ -129,9 +135,9 @@ class EpochSeedHook(Hook):
 
     def _follow_sampler_epoch(self, loader) -> None:
         """Publish the epoch whenever the sampler's ``set_epoch`` is called
-        (DistSamplerSeedHook for epoch-based loops, mmengine's infinite
-        iterator between passes of ``IterBasedTrainLoop``), i.e. before the
-        iterator of the new pass starts its workers."""
+        (by mmengine's infinite iterator between passes of
+        ``IterBasedTrainLoop``), i.e. before the iterator of the new pass
+        starts its workers. Only for iteration-based loops."""
         sampler = getattr(loader, 'sampler', None)
         original = getattr(sampler, 'set_epoch', None)
         if original is None or getattr(original, '_mmiivcl_wrapped', False):

@@ -22,10 +22,11 @@ every visualizer backend, e.g. TensorBoard):
   frequencies of the field's values, or of the (class, value) pairs).
 
 How it reads the step: the model computes the neighbours anyway (Eq.3,
-before the enqueue); when the hook sets ``model.record_nn = True`` for the
-coming iteration, :class:`~mmiivcl.models.IIVCL` keeps what it picked in the
-plain attribute ``model.last_nn`` (video index of each neighbour, its
-similarity, the query's video index; a few (rho*N,) tensors). Other
+before the enqueue); the hook talks to it through its NN-recording
+interface: ``model.record_nn_picks(True)`` before a logged iteration, then
+``model.pop_nn_picks()`` after it returns what :class:`~mmiivcl.models.IIVCL`
+picked (video index of each neighbour, its similarity, the query's video
+index; a few (rho*N,) tensors) and ``record_nn_picks(False)``. Other
 iterations record nothing, and without the hook nothing is ever recorded.
 The statistics are summed over ranks (one small ``all_reduce``), so they
 cover the global batch.
@@ -230,18 +231,18 @@ class NNQueueStatsHook(Hook):
 
     def before_train(self, runner) -> None:
         model = self._model(runner)
-        self._can_record = hasattr(model, 'record_nn') and hasattr(
+        self._can_record = hasattr(model, 'pop_nn_picks') and hasattr(
             model, self.queue)
         if not hasattr(model, self.queue):
             print_log(
                 f'NNQueueStatsHook: the model ({type(model).__name__}) has '
                 f'no {self.queue!r}; no NN statistics will be logged (is '
                 'lambda_nn = 0?)', logger='current', level=30)
-        elif not hasattr(model, 'record_nn'):
+        elif not hasattr(model, 'pop_nn_picks'):
             print_log(
                 f'NNQueueStatsHook: {type(model).__name__} cannot record its '
-                'NN choices (no record_nn attribute); only the queue fill is '
-                'logged', logger='current', level=30)
+                'NN choices (no record_nn_picks / pop_nn_picks); only the '
+                'queue fill is logged', logger='current', level=30)
 
     def _video_labels(self, runner) -> Optional[Tensor]:
         if not self._labels_read:
@@ -299,9 +300,7 @@ class NNQueueStatsHook(Hook):
                           data_batch=None) -> None:
         if self._can_record and self.every_n_train_iters(runner,
                                                          self.interval):
-            model = self._model(runner)
-            model.record_nn = True
-            model.last_nn = None
+            self._model(runner).record_nn_picks(True)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:
@@ -322,12 +321,10 @@ class NNQueueStatsHook(Hook):
         queue = getattr(model, self.queue, None)
         if queue is not None:
             out['nnq_fill'] = float((queue.indices >= 0).float().mean())
-        rec = getattr(model, 'last_nn', None) if self._can_record else None
-        if self._can_record:
-            model.record_nn = False
-            model.last_nn = None
         if not self._can_record:
             return out
+        rec = model.pop_nn_picks()
+        model.record_nn_picks(False)
         fields = fields or {}
         if rec is None:
             sums = torch.zeros(len(_SUM_KEYS) + 2 * len(fields),

@@ -9,10 +9,11 @@ or all-zero loss weights, temperature <= 0, head widths, queue lengths < 1;
 
 * ρ (``SampleClipPair.num_clips``) >= 2 for IIVCL;
 * every queue at least as long as the keys enqueued per step
-  (world size x batch x keys per video; IIVCL: ρ per video for each queue,
-  VCLR: K for the frame bank, 1 for the video bank); for other models the
-  first enqueue is measured and a too-short queue stops the run *before* the
-  write;
+  (world size x batch x keys per video, as the model declares them in
+  ``queue_demand``: IIVCL ρ per video for each queue, VCLR K for the frame
+  bank and 1 for the video bank); for a model that declares nothing, the
+  first step's enqueue is measured (``FeatureQueue.last_enqueued``) and a
+  too-short queue stops the run after that step;
 * head input widths equal the backbone's output width (all heads that get a
   momentum copy);
 * a ``MomentumUpdateHook`` is registered (otherwise the key encoder never
@@ -39,6 +40,7 @@ from torch import nn
 from mmaction.registry import HOOKS
 
 from ...datasets.worker_seed import iter_datasets
+from .momentum_update_hook import MomentumUpdateHook
 from ...models.utils import FeatureQueue, backbone_width
 
 
@@ -71,37 +73,27 @@ def _where(t) -> str:
 # ----------------------------------------------------------------------
 # individual checks (pure: tests call them directly)
 def check_rho(model: nn.Module, transforms: Sequence) -> None:
-    """IIVCL contrasts ρ >= 2 clips of each video."""
-    if type(model).__name__ != 'IIVCL':
-        return
+    """The sampler's clips per video (ρ) against the model's
+    ``min_clips_per_video`` (IIVCL: 2)."""
+    need = int(getattr(model, 'min_clips_per_video', 1))
     t = find_sampler(transforms)
     rho = getattr(t, 'num_clips', None)
-    if t is not None and rho is not None and rho < 2:
+    if t is not None and rho is not None and rho < need:
         raise ConfigError(
-            f'{_where(t)}.num_clips={rho} (ρ) must be >= 2: IIVCL contrasts '
-            'ρ clips of the same video (the paper uses ρ = 2). Set '
-            'num_clips=2 in SampleClipPair.')
+            f'{_where(t)}.num_clips={rho} (ρ) must be >= {need}: '
+            f'{type(model).__name__} contrasts ρ clips of the same video '
+            f'(the paper uses ρ = 2). Set num_clips={need} in '
+            f'{type(t).__name__}.')
 
 
 def keys_per_video(model: nn.Module, transforms: Sequence
                    ) -> Dict[str, Tuple[int, str]]:
-    """Queue attribute -> (keys per video per step, config key) for the
-    models whose enqueue is known; empty when unknown."""
-    name = type(model).__name__
-    out = {}
-    if name == 'IIVCL':
-        rho = getattr(find_sampler(transforms), 'num_clips', None)
-        if rho is None:
-            return {}
-        for b in getattr(model, 'branches', []):
-            out[f'queue_{b}'] = (int(rho), 'model.queue_len')
-    elif name == 'VCLR':
-        if hasattr(model, 'queue_frame'):
-            out['queue_frame'] = (int(model.num_segments),
-                                  'model.frame_queue_len')
-        if hasattr(model, 'queue_video'):
-            out['queue_video'] = (1, 'model.video_queue_len')
-    return out
+    """Queue attribute -> (keys per video per step, config key), as the
+    model declares it (``queue_demand``); empty when it declares nothing."""
+    demand = getattr(model, 'queue_demand', None)
+    if demand is None:
+        return {}
+    return dict(demand(getattr(find_sampler(transforms), 'num_clips', None)))
 
 
 def _queue_message(key: str, length: int, need: int, world: int,
@@ -135,32 +127,26 @@ def check_queue_lengths(model: nn.Module, transforms: Sequence,
     return unknown
 
 
-def guard_first_enqueue(model: nn.Module, names: Sequence[str],
+def check_first_enqueue(model: nn.Module, names: Sequence[str],
                         batch_size: int, world_size: int) -> None:
-    """Wrap the named queues' ``enqueue`` so that the first call raises
-    (before writing) when one step's keys exceed the queue length."""
+    """After the first step: raise when a named queue received more keys
+    than it has rows (``FeatureQueue.last_enqueued``)."""
     modules = dict(model.named_modules())
     for name in names:
-        queue = modules[name]
-
-        def guarded(keys, video_idx, gather=True, _q=queue, _name=name):
-            del _q.enqueue  # back to the class method after one check
-            n = int(keys.shape[0]) * (world_size if gather else 1)
-            if n > _q.length:
-                per = max(int(keys.shape[0]) // max(batch_size, 1), 1)
-                raise ConfigError(_queue_message(
-                    f'model.{_name} length', _q.length, n, world_size,
-                    batch_size, per))
-            return _q.enqueue(keys, video_idx, gather=gather)
-
-        queue.enqueue = guarded
+        q = modules[name]
+        n = int(getattr(q, 'last_enqueued', 0))
+        if n > q.length:
+            per = max(n // max(batch_size * world_size, 1), 1)
+            raise ConfigError(_queue_message(
+                f'model.{name} length', q.length, n, world_size, batch_size,
+                per))
 
 
 def check_head_widths(model: nn.Module) -> None:
     width = backbone_width(getattr(model, 'backbone', nn.Module()))
     if width is None:
         return
-    for name in getattr(model, '_head_names', []):
+    for name in getattr(model, 'head_names', []):
         head = getattr(model, name, None)
         c_in = getattr(head, 'in_channels', None)
         if isinstance(c_in, int) and c_in != width:
@@ -170,7 +156,7 @@ def check_head_widths(model: nn.Module) -> None:
 
 
 def check_momentum_hook(hooks: Sequence) -> None:
-    found = [h for h in hooks if type(h).__name__ == 'MomentumUpdateHook']
+    found = [h for h in hooks if isinstance(h, MomentumUpdateHook)]
     if not found:
         raise ConfigError(
             'no MomentumUpdateHook is registered: the momentum (key) encoder '
@@ -293,6 +279,8 @@ class PretrainConfigCheckHook(Hook):
                  require_momentum_hook: bool = True) -> None:
         self.probe_videos = probe_videos
         self.require_momentum_hook = require_momentum_hook
+        self._measure: List[str] = []  # queues checked after the 1st step
+        self._loader_batch = (1, 1)
 
     def before_train(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(
@@ -305,9 +293,8 @@ class PretrainConfigCheckHook(Hook):
         batch = loader.batch_size or 1
         check_rho(model, transforms)
         check_head_widths(model)
-        unknown = check_queue_lengths(model, transforms, batch, world)
-        if unknown:
-            guard_first_enqueue(model, unknown, batch, world)
+        self._measure = check_queue_lengths(model, transforms, batch, world)
+        self._loader_batch = (batch, world)
         if self.require_momentum_hook:
             check_momentum_hook(runner.hooks)
         device = next((p.device for p in model.parameters()),
@@ -318,3 +305,12 @@ class PretrainConfigCheckHook(Hook):
             check_clip_vs_videos(transforms, counts)
         print_log('PretrainConfigCheckHook: configuration checks passed',
                   logger='current')
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+                         outputs=None) -> None:
+        if not self._measure:
+            return
+        names, self._measure = self._measure, []
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        check_first_enqueue(model, names, *self._loader_batch)

@@ -15,7 +15,7 @@ continues exactly.
 """
 import copy
 import warnings
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmaction.registry import MODELS
@@ -106,6 +106,25 @@ class BaseMomentumContrast(BaseModel):
             enc[name] = copy.deepcopy(getattr(self, name))
         enc.requires_grad_(False)
         self.momentum_encoder = enc
+
+    # ------------------------------------------------------------------
+    # the interface hooks use (PretrainConfigCheckHook, NNQueueStatsHook)
+    @property
+    def head_names(self) -> List[str]:
+        """The heads that have a momentum copy (their ``in_channels`` must
+        equal the backbone's output width)."""
+        return list(self._head_names)
+
+    #: clips per video the objective contrasts at least (1: no constraint)
+    min_clips_per_video: int = 1
+
+    def queue_demand(self, clips_per_video: Optional[int]
+                     ) -> Dict[str, Tuple[int, str]]:
+        """Queue module name -> (keys each video enqueues per step, the
+        config key of that queue's length); ``clips_per_video`` is the train
+        pipeline's clip count (None when unknown). Models whose enqueue rule
+        is not declared here return {} and are measured at the first step."""
+        return {}
 
     def _online_modules(self) -> Dict[str, nn.Module]:
         out = {'backbone': self.backbone}

@@ -24,7 +24,7 @@ After the loss, the keys of all rho clips of every video are enqueued
 (``gather_keys=True``, MoCo) or this rank's only (``False``, SlowFast
 rho-MoCo). The NN is looked up *before* that enqueue.
 """
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 from mmaction.registry import MODELS
@@ -123,10 +123,10 @@ class IIVCL(BaseMomentumContrast):
             setattr(self, f'queue_{b}', FeatureQueue(queue_len, feat_dim))
         self._check_head_width()
         self._build_momentum_encoder([f'head_{b}' for b in self.branches])
-        # diagnostics for NNQueueStatsHook: plain attributes (not state),
-        # filled only in a step for which the hook sets ``record_nn``
-        self.record_nn = False
-        self.last_nn: Optional[Dict[str, Tensor]] = None
+        # diagnostics for NNQueueStatsHook (plain attributes, not state):
+        # filled only in a step after ``record_nn_picks(True)``
+        self._record_nn = False
+        self._nn_record: Optional[Dict[str, Tensor]] = None
 
     def _check_head_width(self) -> None:
         width = backbone_width(self.backbone)
@@ -139,6 +139,32 @@ class IIVCL(BaseMomentumContrast):
                     f'outputs {width} channels; set in_channels={width}.')
 
     # ------------------------------------------------------------------
+    # the interface hooks use
+    #: Eq. 2 contrasts rho >= 2 clips of every video
+    min_clips_per_video = 2
+
+    def queue_demand(self, clips_per_video: Optional[int]
+                     ) -> Dict[str, Tuple[int, str]]:
+        """Each queue gets the rho key clips of every video per step."""
+        if clips_per_video is None:
+            return {}
+        return {f'queue_{b}': (int(clips_per_video), 'model.queue_len')
+                for b in self.branches}
+
+    def record_nn_picks(self, enabled: bool) -> None:
+        """Record (or stop recording) the NN positives of the next steps;
+        :meth:`pop_nn_picks` returns the latest step's."""
+        self._record_nn = bool(enabled)
+        self._nn_record = None
+
+    def pop_nn_picks(self) -> Optional[Dict[str, Tensor]]:
+        """The NN picks of the latest recorded step (then forgotten), or
+        None: ``nn_video`` (video of each neighbour), ``found`` (whether a
+        valid row existed), ``nn_sim`` and ``query_video``; see
+        :func:`_nn_record`."""
+        rec, self._nn_record = self._nn_record, None
+        return rec
+
     def rank_local_buffers(self) -> List[str]:
         """Names of buffers that legitimately differ between ranks (the
         queues when ``gather_keys=False``); buffer-averaging hooks skip
@@ -191,8 +217,8 @@ class IIVCL(BaseMomentumContrast):
             k_nn = keys['head_nn'].view(rho, n, -1)
             nns = [nearest_neighbour(k_nn[j], banks['nn'], masks['nn'])
                    for j in range(rho)]
-            if self.record_nn:
-                self.last_nn = _nn_record(self.queue_nn, nns, vid)
+            if self._record_nn:
+                self._nn_record = _nn_record(self.queue_nn, nns, vid)
         losses: Dict[str, Tensor] = {}
         for b in self.branches:
             q = getattr(self, f'head_{b}')(feat_q).view(rho, n, -1)

@@ -43,7 +43,7 @@ frame's features are taken from it (the public code runs the query frame
 through the backbone a second time); the momentum encoder encodes all 2 K key
 frames of a step in one shuffle-BN batch.
 """
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -171,6 +171,18 @@ class VCLR(BaseMomentumContrast):
             self.queue_video = FeatureQueue(video_queue_len, feat_dim)
         self._backbone_2d = self._is_2d()
         self._build_momentum_encoder([f'head_{b}' for b in self.branches])
+
+    # ------------------------------------------------------------------
+    def queue_demand(self, clips_per_video: Optional[int]
+                     ) -> Dict[str, Tuple[int, str]]:
+        """The frame bank gets K segment keys per video and step, the video
+        bank one key (``clips_per_video`` is not needed)."""
+        out = {}
+        if hasattr(self, 'queue_frame'):
+            out['queue_frame'] = (self.num_segments, 'model.frame_queue_len')
+        if hasattr(self, 'queue_video'):
+            out['queue_video'] = (1, 'model.video_queue_len')
+        return out
 
     # ------------------------------------------------------------------
     # encoders

@@ -27,6 +27,11 @@ class FeatureQueue(nn.Module):
         indices (K,) long: the video (dataset) index of each key, -1 if the
             row was never written.
         ptr (1,) long: the next row to write.
+
+    Attributes:
+        last_enqueued (int): keys the latest :meth:`enqueue` received (all
+            ranks'; 0 before the first), a diagnostic and not state: more
+            than ``length`` means one step overwrote its own keys.
     """
 
     def __init__(self, length: int, dim: int) -> None:
@@ -40,6 +45,7 @@ class FeatureQueue(nn.Module):
         self.register_buffer('indices',
                              torch.full((length,), -1, dtype=torch.long))
         self.register_buffer('ptr', torch.zeros(1, dtype=torch.long))
+        self.last_enqueued = 0
 
     @property
     def filled(self) -> Tensor:
@@ -86,6 +92,7 @@ class FeatureQueue(nn.Module):
             keys = concat_all_gather(keys.detach())
             video_idx = concat_all_gather(video_idx)
         n = keys.shape[0]
+        self.last_enqueued = int(n)  # PretrainConfigCheckHook reads it
         if n > self.length:  # only the newest K survive a full cycle
             keys, video_idx = keys[-self.length:], video_idx[-self.length:]
             start = (int(self.ptr) + n - self.length) % self.length
