@@ -106,3 +106,28 @@ def tiny_extractor_cfg():
 def make_pipeline():
     """``make_pipeline(clip_len=4, num_clips=2, size=32)`` -> test pipeline."""
     return tiny_test_pipeline
+
+
+class RecordingModel:
+    """A stand-in for IIVCL's NN-recording interface (``record_nn_picks`` /
+    ``pop_nn_picks``) with a ``queue_nn``; a test plants ``picks`` where the
+    model's step would record them."""
+
+    def __init__(self, queue_len: int = 10, dim: int = 4) -> None:
+        from mmiivcl.models.utils import FeatureQueue
+        self.queue_nn = FeatureQueue(queue_len, dim)
+        self.recording = False
+        self.picks = None
+
+    def record_nn_picks(self, enabled: bool) -> None:
+        self.recording, self.picks = bool(enabled), None
+
+    def pop_nn_picks(self):
+        rec, self.picks = self.picks, None
+        return rec
+
+
+@pytest.fixture
+def recording_model():
+    """:class:`RecordingModel` (the class: call it for a fresh model)."""
+    return RecordingModel

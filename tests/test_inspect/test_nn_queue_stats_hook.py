@@ -15,7 +15,6 @@ from mmiivcl.engine.hooks.nn_queue_stats_hook import (chance_label_agreement,
                                                       dataset_video_labels,
                                                       nn_stat_sums,
                                                       nn_stats_from_sums)
-from mmiivcl.models.utils import FeatureQueue
 
 
 class _Dataset:
@@ -30,21 +29,6 @@ class _Dataset:
     def get_data_info(self, i):
         return dict(filename=f'v{i}.mp4', label=self.labels[i],
                     sample_idx=i)
-
-
-class _Model(torch.nn.Module):
-    def __init__(self, queue_len=10):
-        super().__init__()
-        self.queue_nn = FeatureQueue(queue_len, 4)
-        self.recording = False  # the NN-recording interface of IIVCL
-        self.picks = None
-
-    def record_nn_picks(self, enabled):
-        self.recording, self.picks = bool(enabled), None
-
-    def pop_nn_picks(self):
-        rec, self.picks = self.picks, None
-        return rec
 
 
 def _runner(model, labels, it=0):
@@ -95,8 +79,8 @@ def test_pure_statistics_match_hand_count():
         rec['query_video'])) == {}
 
 
-def test_hook_logs_planted_step_at_its_interval():
-    model = _Model(queue_len=10)
+def test_hook_logs_planted_step_at_its_interval(recording_model):
+    model = recording_model(queue_len=10)
     model.queue_nn.enqueue(F.normalize(torch.randn(4, 4), dim=1),
                            torch.tensor([0, 1, 2, 3]), gather=False)
     hook = HOOKS.build(dict(type='NNQueueStatsHook', interval=3))
@@ -121,9 +105,9 @@ def test_hook_logs_planted_step_at_its_interval():
     assert len(hub.get_scalar('train/nnq_label_agree').data[0]) == 2
 
 
-def test_unlabelled_dataset_gives_no_agreement():
+def test_unlabelled_dataset_gives_no_agreement(recording_model):
     assert dataset_video_labels(_Dataset([-1, -1, -1])) is None
-    model = _Model()
+    model = recording_model()
     hook = HOOKS.build(dict(type='NNQueueStatsHook', interval=1))
     runner = _runner(model, [-1] * 8)
     hook.before_train(runner)

@@ -89,23 +89,8 @@ class _Dataset:
         return dict(label=LABELS[i], looks=LOOKS[i], sample_idx=i)
 
 
-class _Model(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.queue_nn = FeatureQueue(10, 4)
-        self.recording = False  # the NN-recording interface of IIVCL
-        self.picks = None
-
-    def record_nn_picks(self, enabled):
-        self.recording, self.picks = bool(enabled), None
-
-    def pop_nn_picks(self):
-        rec, self.picks = self.picks, None
-        return rec
-
-
-def test_hook_logs_scene_and_joint_agreement():
-    model = _Model()
+def test_hook_logs_scene_and_joint_agreement(recording_model):
+    model = recording_model()
     hook = HOOKS.build(dict(type='NNQueueStatsHook', interval=1,
                             meta_fields=('looks', )))
     runner = SimpleNamespace(
