@@ -32,7 +32,7 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 
 from mmengine.config import Config, DictAction  # noqa: E402
 
-from mmiivcl.datasets.ava_checks import (ERROR, AVAProblem,  # noqa: E402
+from mmiivcl.ava.checks import (ERROR, AVAProblem,  # noqa: E402
                                          ava_config_problems,
                                          ava_data_problems,
                                          expected_frame_count,

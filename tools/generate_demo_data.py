@@ -11,7 +11,7 @@ Usage:
 Writes OUT_DIR/videos/<class>/*.mp4, classes.txt, all_list.txt,
 train_list.txt, query_list.txt (paths relative to OUT_DIR/videos),
 manifest.json and a DONE marker. A second call with the same parameters
-returns at once. See mmiivcl/demo/synthetic.py for what the videos show.
+returns at once. See mmiivcl/datasets/synthetic.py for what the videos show.
 """
 import argparse
 import importlib.util
@@ -27,11 +27,11 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter,
 
 
 def _load_synthetic():
-    """Import mmiivcl/demo/synthetic.py alone (numpy + OpenCV only), without
-    ``mmiivcl/__init__`` pulling in torch and mmaction2."""
+    """Import mmiivcl/datasets/synthetic.py alone (numpy + OpenCV only),
+    without ``mmiivcl/__init__`` pulling in torch and mmaction2."""
     name = 'mmiivcl_demo_synthetic'
     spec = importlib.util.spec_from_file_location(
-        name, osp.join(ROOT, 'mmiivcl', 'demo', 'synthetic.py'))
+        name, osp.join(ROOT, 'mmiivcl', 'datasets', 'synthetic.py'))
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # picklable for the worker pool
     spec.loader.exec_module(module)

@@ -193,7 +193,7 @@ def resolve_data(args, demo_data: Optional[dict] = None
                  source=f'your video folder {args.video_folder} (class '
                  f'sub-folders; {args.query_ratio:g} of each class held out)')
     else:
-        from mmiivcl.demo.synthetic import is_generated
+        from mmiivcl.datasets.synthetic import is_generated
         root = osp.abspath(args.data_root or osp.join(
             ROOT, 'data', 'demo' if not args.look_bias else
             f'demo_look_bias{args.look_bias:g}'))

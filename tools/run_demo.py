@@ -110,7 +110,7 @@ def main():
     t0 = time.time()
     import mmiivcl  # noqa: F401
     from mmengine.config import Config
-    from mmiivcl.demo.synthetic import generate_demo_dataset
+    from mmiivcl.datasets.synthetic import generate_demo_dataset
     cfg = Config.fromfile(args.config)
     if args.data_root is None:
         args.data_root = osp.join(ROOT, cfg.get('data_root', 'data/demo'))

@@ -1,7 +1,7 @@
 # CPU demo: IIVCL on the project's generated motion-pattern videos
 # (data/demo, made by tools/run_demo.py with ``demo_data`` below: 10 classes
 # x 64 videos of 96 frames at 40x40, scenes from a pool of 8 looks shared by
-# every class, see mmiivcl/demo/synthetic.py; 24 per class train, 40 per
+# every class, see mmiivcl/datasets/synthetic.py; 24 per class train, 40 per
 # class held out). A narrow R3D-18 (base 16 channels, 128-d output) on
 # 8x32^2 clips, rho = 2, a queue below half the training set with
 # same-video exclusion on (docs/design.md#small-data-sets-and-the-demo), 480

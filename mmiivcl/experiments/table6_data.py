@@ -34,8 +34,8 @@ def lists_from_folder(folder: str, out_dir: str, query_ratio: float,
                       seed: int = 0) -> Dict[str, Any]:
     """Write train/query lists for ``folder/<class>/<video>`` (labels =
     sorted class folder order; class-stratified split, see
-    :func:`mmiivcl.demo.synthetic.stratified_query_split`)."""
-    from mmiivcl.demo.synthetic import stratified_query_split
+    :func:`mmiivcl.datasets.synthetic.stratified_query_split`)."""
+    from mmiivcl.datasets.synthetic import stratified_query_split
     classes = sorted(d for d in os.listdir(folder)
                      if osp.isdir(osp.join(folder, d)))
     items = []
@@ -92,7 +92,7 @@ def generated_set(root: str, demo_data: Optional[dict],
     (a no-op when up to date) with the config's generator parameters
     ``demo_data``; ``look_bias > 0``: as many looks as classes, class c owns
     look c with that probability (``generate_demo_dataset``)."""
-    from mmiivcl.demo.synthetic import generate_demo_dataset
+    from mmiivcl.datasets.synthetic import generate_demo_dataset
     gen = dict(demo_data or {})
     if look_bias:
         gen.update(looks=10, look_bias=look_bias)
@@ -112,7 +112,7 @@ def generated_set(root: str, demo_data: Optional[dict],
                 f'({rel(root)}: {par.get("num_frames", "?")} frames of '
                 f'{size}x{size} px per video; classes differ only in motion; '
                 f'{scenes_phrase(par.get("looks", 0))}; '
-                'mmiivcl/demo/synthetic.py)')
+                'mmiivcl/datasets/synthetic.py)')
 
 
 def load_lists(d: Dict[str, Any]) -> Dict[str, Any]:

@@ -14,7 +14,7 @@ import pytest
 from mmiivcl.analysis.reference_features import (colour_layout, mean_colour,
                                                  motion_descriptor,
                                                  oracle_by_field)
-from mmiivcl.demo.synthetic import render_video
+from mmiivcl.datasets.synthetic import render_video
 
 
 def test_look_oracle_matches_hand_count():

@@ -20,7 +20,7 @@ from mmengine.config import Config
 
 from mmaction.evaluation import ava_eval
 from mmaction.registry import METRICS
-from mmiivcl.datasets.ava_checks import ava_config_problems, read_label_ids
+from mmiivcl.ava.checks import ava_config_problems, read_label_ids
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MAIN_CFG = osp.join(REPO, 'configs', 'downstream', 'ava', 'r3d50_8x8_ava22.py')

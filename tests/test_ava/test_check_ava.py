@@ -1,4 +1,4 @@
-"""tools/check_ava.py and mmiivcl.datasets.ava_checks on a tiny AVA root.
+"""tools/check_ava.py and mmiivcl.ava.checks on a tiny AVA root.
 
 Each broken root / config is a copy of a good one with exactly one defect;
 the good one must pass, the broken ones must fail with a message naming the
@@ -15,7 +15,7 @@ import sys
 import pytest
 from mmengine.config import Config
 
-from mmiivcl.datasets.ava_checks import (AVAConfigError, ava_config_problems,
+from mmiivcl.ava.checks import (AVAConfigError, ava_config_problems,
                                          check_ava_config, read_label_ids)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

@@ -152,7 +152,7 @@ def hanging_reader(monkeypatch):
 def tiny_data(tmp_path_factory) -> str:
     """12 generated 16-frame 32x32 videos, 2 motion classes, all in
     train_list.txt (no query split)."""
-    from mmiivcl.demo.synthetic import generate_demo_dataset
+    from mmiivcl.datasets.synthetic import generate_demo_dataset
     out = str(tmp_path_factory.mktemp('tiny_data'))
     generate_demo_dataset(out, num_per_class=6,
                           classes=['move_right', 'move_left'], num_frames=16,

@@ -29,7 +29,7 @@ from mmengine.config import Config
 from mmengine.logging import MessageHub
 
 from mmiivcl.analysis.linear_probe import linear_probe, probe_chance
-from mmiivcl.demo.synthetic import generate_demo_dataset
+from mmiivcl.datasets.synthetic import generate_demo_dataset
 from mmiivcl.experiments import runs as R
 from mmiivcl.experiments import stats as S
 from mmiivcl.experiments import table6 as X

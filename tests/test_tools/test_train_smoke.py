@@ -18,7 +18,7 @@ import torch
 from mmaction.registry import MODELS
 from mmengine.config import Config
 
-from mmiivcl.demo.synthetic import generate_demo_dataset
+from mmiivcl.datasets.synthetic import generate_demo_dataset
 
 
 def _run(args, repo_root, timeout=420):

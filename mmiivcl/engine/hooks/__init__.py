@@ -1,15 +1,22 @@
+"""The project's hooks, one per file named after its class."""
+from .ava_config_check_hook import AVAConfigCheckHook
+from .embedding_collapse_hook import EmbeddingCollapseHook
+from .epoch_seed_hook import EpochSeedHook
+from .excluded_videos_hook import ExcludedVideosHook
+from .frozen_backbone_check_hook import FrozenBackboneCheckHook
 from .momentum_update_hook import MomentumUpdateHook
+from .nn_queue_stats_hook import NNQueueStatsHook
+from .nn_visualization_hook import NNVisualizationHook
+from .non_finite_loss_hook import NonFiniteLossHook
+from .pretrain_config_check_hook import PretrainConfigCheckHook
+from .queue_nn_probe_hook import QueueNNProbeHook
+from .skip_stats_hook import SkipStatsHook
+from .sync_buffers_except_local_hook import SyncBuffersExceptLocalHook
 
-__all__ = ['MomentumUpdateHook']
-from .ava_config_check_hook import AVAConfigCheckHook  # noqa: F401,E402
-from .frozen_backbone_check_hook import FrozenBackboneCheckHook  # noqa: F401,E402
-from .nn_queue_stats_hook import NNQueueStatsHook  # noqa: F401,E402
-from .nn_visualization_hook import NNVisualizationHook  # noqa: F401,E402
-from .epoch_seed_hook import EpochSeedHook  # noqa: F401,E402
-from .skip_stats_hook import SkipStatsHook  # noqa: F401,E402
-from .non_finite_loss_hook import NonFiniteLossHook  # noqa: F401,E402
-from .embedding_collapse_hook import EmbeddingCollapseHook  # noqa: F401,E402
-from .pretrain_config_check_hook import PretrainConfigCheckHook  # noqa: F401,E402,E501
-from .excluded_videos_hook import ExcludedVideosHook  # noqa: F401,E402
-from .queue_nn_probe_hook import QueueNNProbeHook  # noqa: F401,E402
-from .sync_buffers_except_local_hook import SyncBuffersExceptLocalHook  # noqa: F401,E402,E501
+__all__ = [
+    'AVAConfigCheckHook', 'EmbeddingCollapseHook', 'EpochSeedHook',
+    'ExcludedVideosHook', 'FrozenBackboneCheckHook', 'MomentumUpdateHook',
+    'NNQueueStatsHook', 'NNVisualizationHook', 'NonFiniteLossHook',
+    'PretrainConfigCheckHook', 'QueueNNProbeHook', 'SkipStatsHook',
+    'SyncBuffersExceptLocalHook'
+]

@@ -4,18 +4,18 @@ from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
-from mmiivcl.datasets.ava_checks import (AVAConfigError, ava_config_problems,
+from mmiivcl.ava.checks import (AVAConfigError, ava_config_problems,
                                          split_specs_from_cfg)
 
 
 @HOOKS.register_module()
 class AVAConfigCheckHook(Hook):
-    """Run :func:`mmiivcl.datasets.ava_checks.ava_config_problems` on the
+    """Run :func:`mmiivcl.ava.checks.ava_config_problems` on the
     runner's config before training, validation or testing starts.
 
     A head / dataset / ``AVAMetric`` disagreement on ``num_classes`` or
     ``custom_classes`` does not crash mmaction2: the loss falls and the mAP is
-    0. This hook raises :class:`~mmiivcl.datasets.ava_checks.AVAConfigError`
+    0. This hook raises :class:`~mmiivcl.ava.checks.AVAConfigError`
     instead, naming every problem and its fix, and logs the class bookkeeping.
     It does not read the annotation or frame files (``tools/check_ava.py``
     does).

@@ -13,9 +13,9 @@ import decord
 import numpy as np
 import pytest
 
-from mmiivcl.demo import (MOTION_CLASSES, generate_demo_dataset,
+from mmiivcl.datasets.synthetic import (MOTION_CLASSES, generate_demo_dataset,
                           render_video)
-from mmiivcl.demo.synthetic import _video_seed
+from mmiivcl.datasets.synthetic import _video_seed
 
 NUM_PER_CLASS = 3
 NUM_FRAMES = 40
