@@ -36,6 +36,7 @@ from mmengine.runner import Runner, find_latest_checkpoint  # noqa: E402
 
 from mmiivcl.experiments.demo import default_work_dir  # noqa: E402
 from mmiivcl.experiments.stats import fmt_mean_std, mean_std  # noqa: E402
+from mmiivcl.utils.cli import HelpFormatter  # noqa: E402
 
 DEFAULT_CONFIG = osp.join(ROOT, 'configs/downstream/demo/'
                           'finetune_r3d18_demo_1scene.py')
@@ -43,11 +44,6 @@ DEFAULT_CONFIG = osp.join(ROOT, 'configs/downstream/demo/'
 PRETRAIN_CONFIG = 'configs/demo/iivcl_r3d18_demo_1scene.py'
 DEFAULT_PRETRAIN_DIR = default_work_dir(osp.join(ROOT, PRETRAIN_CONFIG))
 PRETRAIN_COMMAND = f'python tools/run_demo.py --config {PRETRAIN_CONFIG}'
-
-
-class _HelpFormatter(argparse.RawDescriptionHelpFormatter,
-                     argparse.ArgumentDefaultsHelpFormatter):
-    """The description as written, every flag with its default."""
 
 
 def _count_lines(path: str) -> int:
@@ -105,7 +101,7 @@ def _resolve_checkpoints(p: argparse.ArgumentParser,
 
 def main(argv=None) -> Dict[str, List[float]]:
     p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=_HelpFormatter)
+                                formatter_class=HelpFormatter)
     p.add_argument('--config', default=DEFAULT_CONFIG,
                    help='downstream finetune config (both runs)')
     p.add_argument('--checkpoint', nargs='+', default=None,

@@ -54,6 +54,7 @@ from typing import Any, Dict, Optional, Tuple
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from mmiivcl.experiments.paths import rel as _rel  # noqa: E402
+from mmiivcl.utils.cli import HelpFormatter  # noqa: E402
 from mmiivcl.experiments.runs import (default_jobs,  # noqa: E402
                                       find_transform, fit_schedule,
                                       pretrain_many, threads_per_job)
@@ -70,15 +71,10 @@ DOC = osp.join(ROOT, 'docs', 'reproduction.md')
 FIGURE_NAME = 'table6_nn_agreement.png'
 
 
-class _HelpFormatter(argparse.RawDescriptionHelpFormatter,
-                     argparse.ArgumentDefaultsHelpFormatter):
-    """The module docstring as written, every flag with its default."""
-
-
 def parse_args(argv=None):
     from mmengine.config import DictAction
     p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=_HelpFormatter)
+                                formatter_class=HelpFormatter)
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2],
                    help='pretraining seeds (one run per seed and setting; '
                    'also the random-init seeds)')

@@ -26,26 +26,16 @@ import sys
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 import mmiivcl  # noqa: E402,F401
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmiivcl.utils.cli import HelpFormatter, add_feature_args  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 
 from mmiivcl.analysis.retrieval import (evaluate_retrieval,  # noqa: E402
                                         format_retrieval_table, mean_std)
 
 
-class _HelpFormatter(argparse.RawDescriptionHelpFormatter,
-                     argparse.ArgumentDefaultsHelpFormatter):
-    """The description as written, every flag with its default."""
-
-
-def _default_device() -> str:
-    """cuda when torch sees a GPU, else cpu."""
-    import torch
-    return 'cuda' if torch.cuda.is_available() else 'cpu'
-
-
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=_HelpFormatter)
+                                formatter_class=HelpFormatter)
     p.add_argument('config', help='retrieval or pretraining config')
     p.add_argument('checkpoint', nargs='?', default=None,
                    help='checkpoint with backbone.* weights (omit: random)')
@@ -54,18 +44,7 @@ def parse_args(argv=None):
     p.add_argument('--data-prefix', help='video root (default: config)')
     p.add_argument('--topk', type=int, nargs='+', default=[1, 5, 10, 20],
                    help='k of the R@k columns')
-    p.add_argument('--batch-size', type=int, default=8,
-                   help='videos per feature-extraction batch')
-    p.add_argument('--num-workers', type=int, default=2,
-                   help='data loader workers')
-    p.add_argument('--device', default=_default_device(),
-                   help='device of the feature extraction; cuda when torch '
-                   'sees a GPU, else cpu')
-    p.add_argument('--min-load-ratio', '--min-ratio', dest='min_ratio',
-                   metavar='RATIO',
-                   type=float, default=0.9,
-                   help='smallest fraction of backbone parameters that must '
-                   'load from the checkpoint (as tools/test.py)')
+    add_feature_args(p)
     p.add_argument('--seeds', type=int, nargs='+', default=[0],
                    help='init seeds (several only make sense without a '
                    'checkpoint: mean ± std of a random backbone)')
@@ -73,8 +52,6 @@ def parse_args(argv=None):
                    help='exclude undecodable videos (listed) instead of '
                    'failing')
     p.add_argument('--out', help='write the results as JSON here')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='override config settings, key=value')
     return p.parse_args(argv)
 
 

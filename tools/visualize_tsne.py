@@ -23,8 +23,9 @@ import sys
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 import mmiivcl  # noqa: E402,F401
+from mmiivcl.utils.cli import HelpFormatter, add_feature_args  # noqa: E402
 import numpy as np  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 
 from mmiivcl.analysis.features import (build_feature_model,  # noqa: E402
                                        build_list_dataset, extract_features,
@@ -32,20 +33,9 @@ from mmiivcl.analysis.features import (build_feature_model,  # noqa: E402
 from mmiivcl.analysis.tsne import plot_embedding, tsne_embedding  # noqa
 
 
-class _HelpFormatter(argparse.RawDescriptionHelpFormatter,
-                     argparse.ArgumentDefaultsHelpFormatter):
-    """The description as written, every flag with its default."""
-
-
-def _default_device() -> str:
-    """cuda when torch sees a GPU, else cpu."""
-    import torch
-    return 'cuda' if torch.cuda.is_available() else 'cpu'
-
-
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=_HelpFormatter)
+                                formatter_class=HelpFormatter)
     p.add_argument('config', help='retrieval or pretraining config (model '
                    'and test pipeline)')
     p.add_argument('checkpoint', nargs='?', default=None,
@@ -60,21 +50,8 @@ def parse_args(argv=None):
                    help='t-SNE perplexity (capped at (N - 1) / 3)')
     p.add_argument('--seed', type=int, default=0,
                    help='t-SNE and random-init seed')
-    p.add_argument('--batch-size', type=int, default=8,
-                   help='videos per feature-extraction batch')
-    p.add_argument('--num-workers', type=int, default=2,
-                   help='data loader workers')
-    p.add_argument('--device', default=_default_device(),
-                   help='device of the feature extraction; cuda when torch '
-                   'sees a GPU, else cpu')
-    p.add_argument('--min-load-ratio', '--min-ratio', dest='min_ratio',
-                   metavar='RATIO',
-                   type=float, default=0.9,
-                   help='smallest fraction of backbone parameters that must '
-                   'load from the checkpoint (as tools/test.py)')
+    add_feature_args(p)
     p.add_argument('--save-features', help='also save feats/labels (.npz)')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='override config settings, key=value')
     return p.parse_args(argv)
 
 

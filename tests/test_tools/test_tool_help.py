@@ -15,8 +15,14 @@ TOOLS = sorted(glob.glob(osp.join(REPO, 'tools', '*.py')))
 
 def _defaults_formatters(tree: ast.Module) -> set:
     """Names usable as formatter_class that print defaults: the argparse
-    class itself and module-level classes deriving from it."""
+    class itself, the shared ``mmiivcl.utils.cli.HelpFormatter`` when
+    imported, and module-level classes deriving from either."""
     names = {'argparse.ArgumentDefaultsHelpFormatter'}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and \
+                node.module == 'mmiivcl.utils.cli':
+            names |= {a.asname or a.name for a in node.names
+                      if a.name == 'HelpFormatter'}
     for node in tree.body:
         if isinstance(node, ast.ClassDef) and any(
                 ast.unparse(b) in names for b in node.bases):
@@ -29,6 +35,19 @@ def _calls(tree: ast.Module, attr: str):
         if isinstance(node, ast.Call) and isinstance(
                 node.func, ast.Attribute) and node.func.attr == attr:
             yield node
+
+
+def test_shared_formatter_and_feature_flags_print_defaults():
+    import argparse
+
+    from mmiivcl.utils.cli import HelpFormatter, add_feature_args
+    assert issubclass(HelpFormatter, argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(formatter_class=HelpFormatter)
+    add_feature_args(p)
+    text = ' '.join(p.format_help().split())
+    for flag, default in (('--batch-size', '8'), ('--num-workers', '2'),
+                          ('--min-load-ratio', '0.9')):
+        assert flag in text and f'(default: {default})' in text
 
 
 def test_there_are_tools():
@@ -55,14 +74,25 @@ def test_every_flag_has_help_and_shows_its_default(path):
         assert parsers, 'flags without an ArgumentParser?'
 
 
-def test_gpu_capable_tools_default_to_cuda_when_available():
-    for name in ('retrieval.py', 'visualize_tsne.py'):
-        with open(osp.join(REPO, 'tools', name), encoding='utf-8') as f:
-            src = f.read()
-        dev = re.search(r"add_argument\('--device', default=([^,]+),", src)
-        assert dev and dev.group(1) == '_default_device()', name
-        assert "'cuda' if torch.cuda.is_available() else 'cpu'" in src, name
-        assert '--min-load-ratio' in src, name  # the flag tools/test.py has
+@pytest.mark.parametrize('cuda', [True, False])
+@pytest.mark.parametrize('name', ['retrieval.py', 'visualize_tsne.py'])
+def test_gpu_capable_tools_default_to_cuda_when_available(name, cuda,
+                                                         monkeypatch):
+    """The parsed default of --device follows torch.cuda.is_available();
+    --min-load-ratio is the flag tools/test.py has."""
+    import importlib.util
+
+    import torch
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: cuda)
+    spec = importlib.util.spec_from_file_location(
+        f'tool_{name[:-3]}', osp.join(REPO, 'tools', name))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    extra = ['--list', 'l.txt', '--out', 'o.png'] \
+        if name == 'visualize_tsne.py' else []
+    args = tool.parse_args(['cfg.py', *extra, '--min-load-ratio', '0.5'])
+    assert args.device == ('cuda' if cuda else 'cpu')
+    assert args.min_ratio == 0.5
 
 
 LAUNCHERS = ('dist_train.sh', 'dist_test.sh', 'slurm_train.sh')
