@@ -106,7 +106,7 @@ section 05_syncbn 120 "$PY" benchmarks/gpu_kit/syncbn_check.py \
   --json "$OUT/05_syncbn.json"
 if [ "$MODE" = gpu ]; then
   section 05_syncbn_pytest 120 "$PY" -m pytest -q -p no:cacheprovider \
-    tests/test_reliability/test_distributed.py -k sync_bn_trains_on_gpu
+    tests/test_dist/test_distributed.py -k sync_bn_trains_on_gpu
 fi
 
 # summary -----------------------------------------------------------------------
