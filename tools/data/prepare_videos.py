@@ -36,12 +36,11 @@ from typing import Tuple
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', '..'))
-sys.path.insert(0, osp.join(HERE, '..'))
-from check_videos import read_entries  # noqa: E402
 from mmengine.utils import ProgressBar  # noqa: E402
 
 from mmiivcl.datasets.unlabeled_video_dataset import \
     VIDEO_EXTENSIONS  # noqa: E402
+from mmiivcl.datasets.video_list import read_entries  # noqa: E402
 from mmiivcl.utils.killable import run_pool  # noqa: E402
 from mmiivcl.utils.transcode import prepare_one  # noqa: E402
 
