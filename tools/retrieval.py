@@ -30,7 +30,8 @@ from mmiivcl.utils.cli import HelpFormatter, add_feature_args  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
 from mmiivcl.analysis.retrieval import (evaluate_retrieval,  # noqa: E402
-                                        format_retrieval_table, mean_std)
+                                        format_retrieval_table,
+                                        recall_mean_std)
 
 
 def parse_args(argv=None):
@@ -70,7 +71,7 @@ def main(argv=None):
             print_table=len(args.seeds) == 1))
     name = osp.basename(args.checkpoint) if args.checkpoint else 'random init'
     if len(runs) > 1:
-        ms = mean_std(runs, args.topk)
+        ms = recall_mean_std(runs, args.topk)
         print(f'{len(runs)} seeds {args.seeds}: mean ± std')
         print(format_retrieval_table(
             {name: ms, 'chance': runs[0]['chance']}, args.topk))

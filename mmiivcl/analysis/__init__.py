@@ -5,12 +5,12 @@ needed for training."""
 from .features import (build_feature_model, build_list_dataset,
                        extract_features, read_class_names, resolve_pipeline)
 from .nn_grid import draw_nn_grid, queue_topk_videos, read_middle_frame
-from .retrieval import (evaluate_retrieval, format_retrieval_table, mean_std,
-                        retrieval_from_features)
+from .retrieval import (evaluate_retrieval, format_retrieval_table,
+                        recall_mean_std, retrieval_from_features)
 
 __all__ = [
     'build_feature_model', 'build_list_dataset', 'extract_features',
     'read_class_names', 'resolve_pipeline', 'draw_nn_grid',
     'queue_topk_videos', 'read_middle_frame', 'evaluate_retrieval',
-    'format_retrieval_table', 'mean_std', 'retrieval_from_features'
+    'format_retrieval_table', 'recall_mean_std', 'retrieval_from_features'
 ]

@@ -193,9 +193,9 @@ def evaluate_retrieval(cfg_or_model: ConfigLike,
     return out
 
 
-def mean_std(results: Sequence[Dict[str, float]],
-             topk: Sequence[int] = (1, 5, 10, 20)
-             ) -> Dict[str, Tuple[float, float]]:
+def recall_mean_std(results: Sequence[Dict[str, float]],
+                    topk: Sequence[int] = (1, 5, 10, 20)
+                    ) -> Dict[str, Tuple[float, float]]:
     """Mean and sample std (ddof=1, NaN for one run) of R@k over runs (e.g.
     seeds): :func:`mmiivcl.experiments.stats.mean_std`, the one definition
     every table uses."""

@@ -34,10 +34,10 @@ def test_fmt_mean_std():
 
 
 def test_retrieval_tables_use_the_same_definition():
-    from mmiivcl.analysis.retrieval import mean_std as retrieval_mean_std
+    from mmiivcl.analysis.retrieval import recall_mean_std
     runs = [{'R@1': 10.0, 'R@5': 40.0}, {'R@1': 12.5, 'R@5': 45.0},
             {'R@1': 10.0, 'R@5': 41.0}]
-    got = retrieval_mean_std(runs, (1, 5))
+    got = recall_mean_std(runs, (1, 5))
     assert got['R@1'] == pytest.approx(mean_std([10.0, 12.5, 10.0]))
     assert got['R@5'] == pytest.approx(mean_std([40.0, 45.0, 41.0]))
 
