@@ -206,27 +206,39 @@ def time_nn_lookup(args) -> Dict:
 
 
 def main(argv: Optional[List[str]] = None) -> Dict:
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument('--config', default=IIVCL_CONFIG,
                    help='IIVCL config; rho-MoCo = it + configs/pmoco keys')
     p.add_argument('--algos', nargs='+', default=['IIVCL', 'rho-MoCo'],
-                   choices=['IIVCL', 'rho-MoCo'])
+                   choices=['IIVCL', 'rho-MoCo'],
+                   help='algorithms to time, per batch')
     p.add_argument('--batches', type=int, nargs='+', default=[8, 16, 32],
                    help='videos per GPU (the config: 8); x rho clips')
-    p.add_argument('--rho', type=int, default=2)
-    p.add_argument('--frames', type=int, default=8)
-    p.add_argument('--size', type=int, default=224)
-    p.add_argument('--steps', type=int, default=10)
-    p.add_argument('--warmup', type=int, default=3)
-    p.add_argument('--device', default='cuda')
+    p.add_argument('--rho', type=int, default=2, help='clips per video')
+    p.add_argument('--frames', type=int, default=8, help='frames per clip')
+    p.add_argument('--size', type=int, default=224,
+                   help='clip height and width in pixels (synthetic input)')
+    p.add_argument('--steps', type=int, default=10,
+                   help='timed steps per algorithm and batch (median taken)')
+    p.add_argument('--warmup', type=int, default=3,
+                   help='untimed steps first')
+    p.add_argument('--device', default='cuda', help='torch device to run on')
     p.add_argument('--no-amp', dest='amp', action='store_false',
                    help='fp32 instead of bf16 autocast')
     p.add_argument('--no-channels-last', dest='channels_last',
-                   action='store_false')
-    p.add_argument('--peak-tflops', type=float, default=None)
-    p.add_argument('--nn-batch', type=int, default=512)
-    p.add_argument('--nn-queue', type=int, default=65536)
-    p.add_argument('--nn-reps', type=int, default=10)
+                   action='store_false',
+                   help='keep NCDHW (no channels-last 3D weights and inputs)')
+    p.add_argument('--peak-tflops', type=float, default=None,
+                   help='dense bf16 peak TFLOP/s for the MFU; unset: the '
+                   'built-in table by device name')
+    p.add_argument('--nn-batch', type=int, default=512,
+                   help='NN lookup: query batch')
+    p.add_argument('--nn-queue', type=int, default=65536,
+                   help='NN lookup: queue length')
+    p.add_argument('--nn-reps', type=int, default=10,
+                   help='NN lookup: timed repetitions (median taken)')
     p.add_argument('--kornia', action='store_true',
                    help='also time kornia photometric augmentation of the '
                    'batch in the data preprocessor (needs kornia)')
@@ -235,7 +247,8 @@ def main(argv: Optional[List[str]] = None) -> Dict:
                    'timing (works on CPU: --device cpu --no-amp)')
     p.add_argument('--quick', action='store_true',
                    help='CPU smoke run: R3D-18, 4x32^2, batch 2, 1 step')
-    p.add_argument('--json')
+    p.add_argument('--json', help='write all numbers to this file '
+                   '(rewritten after every measurement)')
     args = p.parse_args(argv)
     if args.quick:
         args.device, args.amp, args.config = 'cpu', False, QUICK_CONFIG

@@ -378,20 +378,29 @@ def write_list(files: List[str], n: int) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> Dict:
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--data', default=DEFAULT_DATA)
+    p = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument('--data', default=DEFAULT_DATA,
+                   help='folder of the video clips to read (all of its files)')
     p.add_argument('--config', default=DEFAULT_CONFIG,
                    help='config whose train_pipeline is "ours"')
-    p.add_argument('--workers', type=int, nargs='+', default=[1, 2])
-    p.add_argument('--batch-size', type=int, default=4)
+    p.add_argument('--workers', type=int, nargs='+', default=[1, 2],
+                   help='DataLoader worker counts to time')
+    p.add_argument('--batch-size', type=int, default=4,
+                   help='samples per batch (DataLoader and profile)')
     p.add_argument('--samples', type=int, default=48,
                    help='timed samples per DataLoader run (+1 batch warm-up)')
-    p.add_argument('--repeats', type=int, default=3)
-    p.add_argument('--profile-samples', type=int, default=32)
+    p.add_argument('--repeats', type=int, default=3,
+                   help='interleaved DataLoader repeats (median taken)')
+    p.add_argument('--profile-samples', type=int, default=32,
+                   help='samples of the per-stage profile (0: no profile)')
     p.add_argument('--variants', nargs='+', default=list(LOADER_VARIANTS),
                    choices=list(LOADER_VARIANTS) + ['before'],
                    help='DataLoader variants (the profile covers all)')
-    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--seed', type=int, default=0,
+                   help='numpy seed base, per sample index; repeat r uses '
+                   'seed + r')
     p.add_argument('--before', metavar='REV',
                    help='also run the pipeline as of git revision REV '
                    '(DecordDecode + that ClipAugment), e.g. fb4051e')

@@ -111,20 +111,30 @@ def measure(files: List[str], variants: List[str], pipes: Dict[str, List],
 
 
 def main(argv: Optional[List[str]] = None) -> Dict:
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument('--data', default=SHARED,
                    help='the shared videos folder (kinetics/, misc/)')
-    p.add_argument('--config', default=bp.DEFAULT_CONFIG)
+    p.add_argument('--config', default=bp.DEFAULT_CONFIG,
+                   help='config whose train_pipeline every variant derives '
+                   'from ("ours" is it as is)')
     p.add_argument('--cache-dir', default=osp.join(
         os.environ.get('TMPDIR', '/tmp'), 'mmiivcl_bench_prepare'),
         help='prepared videos (kept: a rerun reuses them)')
     p.add_argument('--samples', type=int, default=24,
                    help='samples per video set and variant')
     p.add_argument('--prepared', nargs='+', default=list(PREPARED),
-                   choices=list(PREPARED))
-    p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--quick', action='store_true')
-    p.add_argument('--json')
+                   choices=list(PREPARED),
+                   help='prepared versions to make and measure (key-frame '
+                   'interval 16, 8, 1; short side <= 320)')
+    p.add_argument('--seed', type=int, default=0,
+                   help='numpy seed base, per sample index (the same frames '
+                   'for every variant)')
+    p.add_argument('--quick', action='store_true',
+                   help='smoke run: 2 Kinetics clips, all-intra only, '
+                   '2 samples')
+    p.add_argument('--json', help='write all numbers to this file')
     args = p.parse_args(argv)
     if args.quick:
         args.samples, args.prepared = 2, ['intra']

@@ -190,19 +190,29 @@ def time_nn_lookup(args, cpu: Optional[Dict[int, float]] = None
 
 
 def main(argv: Optional[List[str]] = None) -> Dict:
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument('--batch', type=int, default=8, help='videos per step')
-    p.add_argument('--frames', type=int, default=8)
-    p.add_argument('--size', type=int, default=112)
-    p.add_argument('--queue', type=int, default=65536)
+    p.add_argument('--frames', type=int, default=8, help='frames per clip')
+    p.add_argument('--size', type=int, default=112,
+                   help='clip height and width in pixels (synthetic input)')
+    p.add_argument('--queue', type=int, default=65536,
+                   help='queue length of both models')
     p.add_argument('--steps', type=int, default=6,
                    help='timed steps per model (interleaved)')
-    p.add_argument('--warmup', type=int, default=1)
-    p.add_argument('--hql-steps', type=int, default=20)
-    p.add_argument('--nn-batch', type=int, default=512)
+    p.add_argument('--warmup', type=int, default=1,
+                   help='untimed steps first, per model and part')
+    p.add_argument('--hql-steps', type=int, default=20,
+                   help='timed steps of the head + queue + loss part and of '
+                   'the SGD + momentum update part')
+    p.add_argument('--nn-batch', type=int, default=512,
+                   help='NN lookup: query batch')
     p.add_argument('--nn-queue', type=int, nargs='+',
-                   default=[4096, 8192, 16384, 32768, 65536, 131072, 262144])
-    p.add_argument('--nn-reps', type=int, default=7)
+                   default=[4096, 8192, 16384, 32768, 65536, 131072, 262144],
+                   help='NN lookup: queue lengths')
+    p.add_argument('--nn-reps', type=int, default=7,
+                   help='NN lookup: timed repetitions per queue length')
     p.add_argument('--threads', type=int,
                    default=int(os.environ.get('OMP_NUM_THREADS', 1)),
                    help='torch threads (1 on a shared 2-core machine: with '

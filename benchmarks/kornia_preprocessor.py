@@ -95,7 +95,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     without it, also augment one tiny batch with kornia (needs kornia)."""
     import argparse
     import importlib.util
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument('--quick', action='store_true',
                    help='smoke run without the optional kornia dependency')
     args = p.parse_args(argv)

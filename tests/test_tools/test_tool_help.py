@@ -1,16 +1,17 @@
-"""Tool help tells: every flag of every ``tools/*.py`` has a help text and
-its parser prints the defaults (ArgumentDefaultsHelpFormatter); the launch
+"""Tool help tells: every flag of every ``tools/*.py`` and
+``benchmarks/*.py`` has a help text and its parser prints the defaults
+(ArgumentDefaultsHelpFormatter); the launch
 scripts print their usage on ``--help`` and pick the same interpreter."""
 import ast
 import glob
 import os.path as osp
-import re
 import subprocess
 
 import pytest
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOLS = sorted(glob.glob(osp.join(REPO, 'tools', '*.py')))
+SCRIPTS = TOOLS + sorted(glob.glob(osp.join(REPO, 'benchmarks', '*.py')))
 
 
 def _defaults_formatters(tree: ast.Module) -> set:
@@ -54,7 +55,7 @@ def test_there_are_tools():
     assert len(TOOLS) >= 10
 
 
-@pytest.mark.parametrize('path', TOOLS, ids=osp.basename)
+@pytest.mark.parametrize('path', SCRIPTS, ids=osp.basename)
 def test_every_flag_has_help_and_shows_its_default(path):
     with open(path, encoding='utf-8') as f:
         tree = ast.parse(f.read())
@@ -121,3 +122,21 @@ def test_launchers_use_the_same_interpreter():
         lines.add(py[0])
     assert len(lines) == 1
     assert '.venv/bin/python' in lines.pop()
+
+
+@pytest.mark.parametrize('path', TOOLS + sorted(glob.glob(
+    osp.join(REPO, 'tools', 'data', '*.py'))), ids=osp.basename)
+def test_tools_are_thin(path):
+    """A tool is a CLI over the package: at most 400 lines, and it imports
+    no other tool through sys.path."""
+    with open(path, encoding='utf-8') as f:
+        src = f.read()
+    assert len(src.splitlines()) <= 400, osp.basename(path)
+    tree = ast.parse(src)
+    others = {osp.splitext(osp.basename(t))[0] for t in TOOLS}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [a.name for a in node.names] if isinstance(
+                node, ast.Import) else [node.module or '']
+            assert not any(n.split('.')[0] in others for n in names), (
+                f'{osp.basename(path)} imports another tool: {names}')
