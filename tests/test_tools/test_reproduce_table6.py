@@ -305,6 +305,29 @@ def test_reading_adapts_to_the_numbers(iivcl, rho, head):
         in text
 
 
+def test_scene_vs_motion_sentence_uses_the_oracle():
+    """The scene-only side of the sentence is the look oracle when the data
+    has looks (colour statistics also carry the object), and the verdict
+    follows the gap to the motion descriptor."""
+    res = _planted((50, 51, 52), (40, 41, 42), (35, 36, 37))
+
+    def refs(oracle, colour, motion):
+        return [dict(key='look_oracle', name=X.REFERENCES[0][1],
+                     linear=oracle, **{'R@1': oracle, 'R@5': None}),
+                dict(key='mean_colour', name=X.REFERENCES[1][1],
+                     linear=colour, **{'R@1': colour, 'R@5': colour}),
+                dict(key='motion', name=X.REFERENCES[3][1], linear=motion,
+                     **{'R@1': motion, 'R@5': motion})]
+    res['references'] = refs(34.0, 40.0, 93.0)
+    text = X.scene_vs_motion(res)
+    assert 'the look itself (oracle) reaches 34.0' in text
+    assert '(+59.0 points)' in text and 'cannot win' in text
+    res['references'] = refs(85.0, 40.0, 93.0)
+    assert 'nearly as well as the motion' in X.scene_vs_motion(res)
+    res['references'] = refs(34.0, 40.0, 93.0)[1:]  # no looks: mean colour
+    assert 'mean colour (no network) reaches 40.0' in X.scene_vs_motion(res)
+
+
 # --------------------------------------------------------------------------
 # end to end on a tiny generated set
 # --------------------------------------------------------------------------
@@ -371,8 +394,8 @@ def test_end_to_end_table_figure_and_doc(tiny_run):
     assert [ln.split('|')[1].strip() for ln in lines[2:]] == [
         'ρ-MoCo', 'IIVCL', 'NN only (video NNCLR)',
         'random init (no pretraining)',
-        'scene only: mean colour (no network)',
         'scene only: the look itself (oracle) ‡',
+        'mean colour (no network) §',
         'colour layout (no network) §',
         'motion only: optical flow (no network)', 'chance']
     # the reference rows are plain computations on the videos
