@@ -74,15 +74,17 @@ def scenes_phrase(looks: int) -> str:
             'class, the camera is each video\'s own')
 
 
-def manifest_field(meta_file: str, paths: List[Tuple[str, int]],
-                   key: str = 'looks') -> np.ndarray:
-    """Per listed video, the integer ``key`` of the generator's manifest (a
-    one-element list is unwrapped; -1 where absent or not one integer)."""
+def manifest_fields(meta_file: str, lists: Dict[str, List[Tuple[str, int]]],
+                    key: str = 'looks') -> Dict[str, np.ndarray]:
+    """Per list name, the integer ``key`` of every listed video in the
+    generator's manifest (read once; a one-element list is unwrapped; -1
+    where absent or not one integer)."""
     from mmiivcl.datasets.unlabeled_video_dataset import meta_int
     with open(meta_file, encoding='utf-8') as f:
         values = {v['path']: meta_int(v.get(key))
                   for v in json.load(f)['videos']}
-    return np.array([values.get(p, -1) for p, _ in paths])
+    return {name: np.array([values.get(p, -1) for p, _ in items])
+            for name, items in lists.items()}
 
 
 def generated_set(root: str, demo_data: Optional[dict],
@@ -133,6 +135,7 @@ def load_lists(d: Dict[str, Any]) -> Dict[str, Any]:
     d['num_classes'] = int(len(np.unique(np.concatenate([tl, ql]))))
     d['train_labels'], d['query_labels'] = tl, ql
     if d.get('meta_file'):
-        for role in ('train', 'query'):
-            d[f'{role}_looks'] = manifest_field(d['meta_file'], d[role])
+        looks = manifest_fields(d['meta_file'], {r: d[r] for r in
+                                                 ('train', 'query')})
+        d['train_looks'], d['query_looks'] = looks['train'], looks['query']
     return d

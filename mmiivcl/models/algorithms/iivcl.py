@@ -126,7 +126,7 @@ class IIVCL(BaseMomentumContrast):
         # diagnostics for NNQueueStatsHook (plain attributes, not state):
         # filled only in a step after ``record_nn_picks(True)``
         self._record_nn = False
-        self._nn_record: Optional[Dict[str, Tensor]] = None
+        self._nn_picks: Optional[Dict[str, Tensor]] = None
 
     def _check_head_width(self) -> None:
         width = backbone_width(self.backbone)
@@ -155,14 +155,14 @@ class IIVCL(BaseMomentumContrast):
         """Record (or stop recording) the NN positives of the next steps;
         :meth:`pop_nn_picks` returns the latest step's."""
         self._record_nn = bool(enabled)
-        self._nn_record = None
+        self._nn_picks = None
 
     def pop_nn_picks(self) -> Optional[Dict[str, Tensor]]:
         """The NN picks of the latest recorded step (then forgotten), or
         None: ``nn_video`` (video of each neighbour), ``found`` (whether a
         valid row existed), ``nn_sim`` and ``query_video``; see
         :func:`_nn_record`."""
-        rec, self._nn_record = self._nn_record, None
+        rec, self._nn_picks = self._nn_picks, None
         return rec
 
     def rank_local_buffers(self) -> List[str]:
@@ -218,7 +218,7 @@ class IIVCL(BaseMomentumContrast):
             nns = [nearest_neighbour(k_nn[j], banks['nn'], masks['nn'])
                    for j in range(rho)]
             if self._record_nn:
-                self._nn_record = _nn_record(self.queue_nn, nns, vid)
+                self._nn_picks = _nn_record(self.queue_nn, nns, vid)
         losses: Dict[str, Tensor] = {}
         for b in self.branches:
             q = getattr(self, f'head_{b}')(feat_q).view(rho, n, -1)
