@@ -6,7 +6,8 @@ registers every component into mmaction2's registries.
 from . import compat  # noqa: F401  (must run before mmaction.models is imported)
 import mmaction.models  # noqa: F401,E402  (fill mmaction2's registries)
 
-from . import datasets, engine, evaluation, models  # noqa: F401,E402
+from . import (datasets, engine, evaluation, models,  # noqa: F401,E402
+               retrieval)
 from .utils import config_args  # noqa: E402
 
 config_args.install()  # unknown config keys named in one line

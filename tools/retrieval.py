@@ -29,9 +29,8 @@ import mmiivcl  # noqa: E402,F401
 from mmiivcl.utils.cli import HelpFormatter, add_feature_args  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
-from mmiivcl.analysis.retrieval import (evaluate_retrieval,  # noqa: E402
-                                        format_retrieval_table,
-                                        recall_mean_std)
+from mmiivcl.retrieval import (evaluate_retrieval,  # noqa: E402
+                               format_retrieval_table, recall_mean_std)
 
 
 def parse_args(argv=None):

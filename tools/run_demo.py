@@ -125,7 +125,7 @@ def main():
     t_train = time.time() - t0
 
     import numpy as np
-    from mmiivcl.analysis.retrieval import evaluate_retrieval
+    from mmiivcl.retrieval import evaluate_retrieval
     lists = dict(gallery_list=f'{args.data_root}/train_list.txt',
                  query_list=f'{args.data_root}/query_list.txt',
                  data_prefix=f'{args.data_root}/videos',

@@ -2,7 +2,7 @@
 val/query videos of a retrieval or kNN evaluation.
 
 mmengine evaluations see a single dataloader, while
-:class:`~mmiivcl.evaluation.VideoRetrievalMetric` (queries vs gallery) and
+:class:`~mmiivcl.retrieval.VideoRetrievalMetric` (queries vs gallery) and
 :class:`~mmiivcl.evaluation.KNNMetric` (val vs train bank) need to know which
 split every sample belongs to. :class:`TaggedConcatDataset` concatenates named
 datasets and stamps the name into each packed sample's metainfo (key

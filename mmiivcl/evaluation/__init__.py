@@ -1,12 +1,13 @@
-"""Evaluation: retrieval R@k and the weighted-kNN monitor (registered in
-mmaction2's METRICS)."""
+"""Evaluation: the weighted-kNN monitor (registered in mmaction2's METRICS)
+and the per-sample feature records it shares with the retrieval metric
+(:mod:`mmiivcl.retrieval`)."""
+from .feature_records import (FeatureMetricBase, collect_feature_records,
+                              parse_feature_sample, split_records,
+                              stack_records)
 from .knn_metric import KNNMetric, knn_accuracy, knn_class_scores
-from .retrieval_metric import (VideoRetrievalMetric, cosine_topk,
-                               first_positive_rank, retrieval_chance,
-                               retrieval_recall)
 
 __all__ = [
-    'VideoRetrievalMetric', 'KNNMetric', 'retrieval_recall',
-    'retrieval_chance', 'first_positive_rank', 'cosine_topk', 'knn_accuracy',
-    'knn_class_scores'
+    'KNNMetric', 'knn_accuracy', 'knn_class_scores', 'FeatureMetricBase',
+    'collect_feature_records', 'parse_feature_sample', 'split_records',
+    'stack_records'
 ]

@@ -26,9 +26,9 @@ import numpy as np
 from mmengine.logging import MMLogger
 
 from mmaction.registry import METRICS
-from .retrieval_metric import (ArrayLike, _FeatureMetric, _stack,
-                               collect_feature_records, cosine_topk,
-                               split_records)
+from ..retrieval.functional import ArrayLike, cosine_topk
+from .feature_records import (FeatureMetricBase, collect_feature_records,
+                              split_records, stack_records)
 
 DEFAULT_TRAIN_SUBSETS = ('train', 'gallery')
 DEFAULT_VAL_SUBSETS = ('val', 'test', 'query')
@@ -118,7 +118,7 @@ def knn_accuracy(train_feats: ArrayLike,
 
 
 @METRICS.register_module()
-class KNNMetric(_FeatureMetric):
+class KNNMetric(FeatureMetricBase):
     """Weighted kNN classification accuracy of frozen features (monitor).
 
     Data samples need ``feat`` (C,), ``gt_label`` and metainfo ``sample_idx``
@@ -186,8 +186,8 @@ class KNNMetric(_FeatureMetric):
         if not val or not bank:
             raise ValueError(f'KNNMetric: {len(val)} labelled val samples and '
                              f'{len(bank)} labelled train samples')
-        bf, bl = _stack(bank)
-        vf, vl = _stack(val)
+        bf, bl = stack_records(bank)
+        vf, vl = stack_records(val)
         num_classes = self.num_classes
         if num_classes is None and self.dataset_meta and \
                 self.dataset_meta.get('classes'):

@@ -9,7 +9,7 @@ from mmaction.registry import MODELS
 from mmengine.config import Config
 
 from mmiivcl.analysis.features import resolve_pipeline
-from mmiivcl.analysis.retrieval import lists_from_config
+from mmiivcl.retrieval import lists_from_config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

@@ -33,7 +33,8 @@ from mmiivcl.datasets import UnlabeledVideoDataset, UnreadableVideosError
 from mmiivcl.engine.hooks import NonFiniteLossHook, SkipStatsHook
 from mmiivcl.engine.hooks.pretrain_config_check_hook import (ConfigError,
                                                              check_sync_bn)
-from mmiivcl.evaluation import KNNMetric, VideoRetrievalMetric
+from mmiivcl.evaluation import KNNMetric
+from mmiivcl.retrieval import VideoRetrievalMetric
 from mmiivcl.models.utils import (FeatureQueue, batch_shuffle_ddp,
                                   batch_unshuffle_ddp, concat_all_gather)
 

@@ -131,7 +131,8 @@ def test_sync_bn_trains_on_gpu(rel):  # pragma: no cover - needs CUDA
 
 @pytest.mark.timeout(300)
 def test_metrics_do_not_depend_on_process_count(records):
-    from mmiivcl.evaluation import KNNMetric, VideoRetrievalMetric
+    from mmiivcl.evaluation import KNNMetric
+    from mmiivcl.retrieval import VideoRetrievalMetric
     r0, r1, _ = records
     m0, m1 = r0['metrics'], r1['metrics']
     assert sorted(m0['indices'] + m1['indices']) == [0, 0, 1, 2, 3, 4, 5, 6]

@@ -34,7 +34,7 @@ def test_fmt_mean_std():
 
 
 def test_retrieval_tables_use_the_same_definition():
-    from mmiivcl.analysis.retrieval import recall_mean_std
+    from mmiivcl.retrieval import recall_mean_std
     runs = [{'R@1': 10.0, 'R@5': 40.0}, {'R@1': 12.5, 'R@5': 45.0},
             {'R@1': 10.0, 'R@5': 41.0}]
     got = recall_mean_std(runs, (1, 5))

@@ -10,7 +10,7 @@ import torch
 from mmaction.registry import DATASETS, MODELS
 from mmengine.config import Config
 
-from mmiivcl.analysis.retrieval import evaluate_retrieval, lists_from_config
+from mmiivcl.retrieval import evaluate_retrieval, lists_from_config
 
 GALLERY = [('kinetics/tai_chi.mp4', 0), ('kinetics/clean_and_jerk.mp4', 1),
            ('kinetics/skateboarding.mp4', 2),
@@ -125,7 +125,7 @@ def test_decoded_cache_decodes_once_and_changes_nothing(setup, monkeypatch):
     """run_demo's shared decoding: the same numbers as decoding per call,
     with each list decoded once for several models."""
     from mmiivcl.analysis import features as feat_mod
-    from mmiivcl.analysis import retrieval as ret_mod
+    from mmiivcl.retrieval import pipeline as ret_mod
     s = setup
     kw = dict(gallery_list=s['gallery'], query_list=s['query'],
               data_prefix=s['prefix'], topk=(1, 2, 5), batch_size=2,

@@ -15,9 +15,9 @@ from mmengine.registry import DefaultScope
 
 from mmaction.registry import METRICS
 from mmaction.structures import ActionDataSample
-from mmiivcl.evaluation import (VideoRetrievalMetric, cosine_topk,
-                                first_positive_rank, retrieval_chance,
-                                retrieval_recall)
+from mmiivcl.retrieval import (VideoRetrievalMetric, cosine_topk,
+                               first_positive_rank, retrieval_chance,
+                               retrieval_recall)
 
 
 def unit(deg):

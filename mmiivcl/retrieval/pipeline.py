@@ -1,4 +1,4 @@
-"""Zero-shot video retrieval of a (pretrained) backbone: the test-only path.
+"""Zero-shot video retrieval of a (pretrained) backbone: from videos to R@k.
 
 Protocol (docs/design.md#downstream-protocols; IIVCL paper, Sec. 4.8 and Table
 7): no training. Every
@@ -10,14 +10,18 @@ L2-normalised and each query ranks the *gallery* videos (the train split;
 demo: ``train_list.txt``) by cosine similarity, ties by gallery index. R@k is
 the percentage of queries with at least one same-class video among their k
 nearest gallery videos (k = 1, 5, 10, 20). The metric itself is
-:class:`~mmiivcl.evaluation.VideoRetrievalMetric`; chance is the expected R@k
+:class:`~mmiivcl.retrieval.VideoRetrievalMetric`; chance is the expected R@k
 of a random gallery order.
 """
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from .features import (ConfigLike, DecodedSamples, build_feature_model,
-                       build_list_dataset, extract_features, load_config,
-                       resolve_pipeline)
+from ..analysis.features import (ConfigLike, DecodedSamples,
+                                 build_feature_model, build_list_dataset,
+                                 extract_features, load_config,
+                                 resolve_pipeline)
+
+from .functional import format_retrieval_table, retrieval_chance
+from .metric import VideoRetrievalMetric
 
 GALLERY_SUBSETS = ('train', 'gallery')
 QUERY_SUBSETS = ('test', 'query', 'val')
@@ -53,7 +57,6 @@ def retrieval_from_features(query: Dict[str, Any],
         query / gallery: outputs of :func:`extract_features` (``feats``,
             ``labels``, ``sample_idx``).
     """
-    from ..evaluation import VideoRetrievalMetric
     metric = VideoRetrievalMetric(topk=tuple(topk))
     samples = []
     for subset, d in (('test', query), ('train', gallery)):
@@ -64,28 +67,6 @@ def retrieval_from_features(query: Dict[str, Any],
     return metric.compute_metrics(metric.results)
 
 
-def format_retrieval_table(rows: Dict[str, Dict[str, float]],
-                           topk: Sequence[int] = (1, 5, 10, 20),
-                           extra: Optional[Dict[str, Dict[str, Any]]] = None
-                           ) -> str:
-    """A Markdown table: one row per name, one column per R@k (percent).
-
-    Values may be floats or ``(mean, std)`` pairs (printed ``m ± s``).
-    """
-    cols = [f'R@{k}' for k in topk]
-    head = '| | ' + ' | '.join(cols) + ' |'
-    sep = '|---|' + '---:|' * len(cols)
-    lines = [head, sep]
-    for name, m in rows.items():
-        vals = []
-        for c in cols:
-            v = m.get(c, float('nan'))
-            if isinstance(v, (tuple, list)):
-                vals.append(f'{v[0]:.2f} ± {v[1]:.2f}')
-            else:
-                vals.append(f'{v:.2f}')
-        lines.append(f'| {name} | ' + ' | '.join(vals) + ' |')
-    return '\n'.join(lines)
 
 
 def evaluate_retrieval(cfg_or_model: ConfigLike,
@@ -141,7 +122,6 @@ def evaluate_retrieval(cfg_or_model: ConfigLike,
         ``num_queries``, ``num_gallery``, ``feat_dim``, ``load_report``
         (None without a checkpoint) and ``table`` (str).
     """
-    from ..evaluation import retrieval_chance
     cfg = None if hasattr(cfg_or_model, 'parameters') else load_config(
         cfg_or_model)
     if pipeline is None:
@@ -191,15 +171,3 @@ def evaluate_retrieval(cfg_or_model: ConfigLike,
                num_gallery=len(feats['gallery']['labels']), feat_dim=dim,
                load_report=report, table=table)
     return out
-
-
-def recall_mean_std(results: Sequence[Dict[str, float]],
-                    topk: Sequence[int] = (1, 5, 10, 20)
-                    ) -> Dict[str, Tuple[float, float]]:
-    """Mean and sample std (ddof=1, NaN for one run) of R@k over runs (e.g.
-    seeds): :func:`mmiivcl.experiments.stats.mean_std`, the one definition
-    every table uses."""
-    from mmiivcl.experiments.stats import mean_std as _mean_std
-    return {f'R@{k}': _mean_std([r[f'R@{k}'] for r in results])
-            for k in topk}
-
