@@ -203,7 +203,10 @@ class DecodeOnly:
     def __call__(self, results):
         vr = results.pop('video_reader')
         uniq = np.unique(results['frame_inds'])
-        frames = _as_numpy(vr.get_batch(uniq.tolist()))
+        if hasattr(vr, 'read'):  # VideoInit's PyAV / frame-folder readers
+            frames = vr.read(uniq.tolist())
+        else:
+            frames = _as_numpy(vr.get_batch(uniq.tolist()))
         sample = ActionDataSample()
         sample.set_metainfo(dict(sample_idx=results['sample_idx']))
         return dict(inputs=torch.tensor(frames.shape[0]),

@@ -19,14 +19,18 @@ read the very same frames):
   crop only): the worker's share when colour jitter / grayscale / blur /
   flip run on the GPU (``benchmarks/kornia_preprocessor.py``);
 
-and on the originals the two decoder options: ``DecordInit(num_threads=2)``
+A frame-folder set (``tools/data/prepare_videos.py --frames``: JPEG at
+quality 90) runs the same three variants opened by the ``'frames'`` reader
+(``configs/_base_/datasets/k400_unlabeled_frames.py``: VideoInit(backend=
+'frames') in place of DecordInit). On the originals also the two decoder
+options: ``DecordInit(num_threads=2)``
 (multi-threaded decode) and ``DecordDecodeClips(short_side=None)`` (no
 in-decoder resize; the config's 320 resizes the 720p clips in the decoder).
 CPU time is ``time.process_time`` (all threads of the process, decord's
 included: robust to other jobs on a shared machine); wall in brackets.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_prepare.py --json out.json
-    (--quick: 2 Kinetics clips, all-intra only, 2 samples; seconds)
+    (--quick: 2 Kinetics clips, all-intra and frames, 2 samples; seconds)
 """
 import argparse
 import copy
@@ -55,9 +59,11 @@ from mmiivcl.utils.transcode import prepare_one  # noqa: E402
 
 SHARED = osp.join(REPO, '..', 'shared', 'data', 'videos')
 HD = ('misc/cockatoo.mp4', 'misc/big_buck_bunny_0_30.webm')
-# name -> (short side cap, key-frame interval)
+# name -> (short side cap, key-frame interval; None: JPEG frame folders)
 PREPARED = OrderedDict([('g16', (320, 16)), ('g8', (320, 8)),
-                        ('intra', (320, 1))])
+                        ('intra', (320, 1)), ('frames', (320, None))])
+#: JPEG quality of the frame folders (prepare_videos.py --frames default)
+FRAMES_QUALITY = 90
 
 
 def pipelines(cfg: Config) -> Dict[str, List]:
@@ -70,29 +76,55 @@ def pipelines(cfg: Config) -> Dict[str, List]:
     noresize = copy.deepcopy(ours)
     noresize[dec] = dict(noresize[dec], short_side=None)
     from kornia_preprocessor import geometry_only_pipeline  # no kornia
+    # frame folders: the same pipeline opened by the 'frames' reader
+    # (configs/_base_/datasets/k400_unlabeled_frames.py)
+    frames = copy.deepcopy(ours)
+    frames[0] = dict(type='VideoInit', backend='frames')
+    frames[dec] = dict(type='DecordDecodeClips')
     return OrderedDict(
         ours=ours, bound=[init, sampler, bp.DecodeOnly()],
         ours_geo=geometry_only_pipeline(ours),
         ours_t2=threads, bound_t2=[threads[0], sampler, bp.DecodeOnly()],
-        ours_noresize=noresize)
+        ours_noresize=noresize, frames_ours=frames,
+        frames_bound=[frames[0], sampler, bp.DecodeOnly()],
+        frames_ours_geo=geometry_only_pipeline(frames))
 
 
 def prepare_set(files: List[str], name: str, cache: str) -> List[str]:
     short, gop = PREPARED[name]
     out = []
     for f in files:
-        dst = osp.join(cache, name, osp.splitext(osp.basename(f))[0] + '.mp4')
-        prepare_one(f, dst, short_side=short, gop=gop)
+        dst = osp.join(cache, name, osp.splitext(osp.basename(f))[0])
+        if gop is None:
+            prepare_one(f, dst, short_side=short,
+                        frames_quality=FRAMES_QUALITY)
+        else:
+            dst += '.mp4'
+            prepare_one(f, dst, short_side=short, gop=gop)
         out.append(dst)
     return out
+
+
+def set_bytes(files: List[str]) -> int:
+    """Bytes of a video set (a frame folder counts all its files)."""
+    total = 0
+    for f in files:
+        if osp.isdir(f):
+            total += sum(e.stat().st_size for e in os.scandir(f))
+        else:
+            total += osp.getsize(f)
+    return total
 
 
 def measure(files: List[str], variants: List[str], pipes: Dict[str, List],
             n: int, seed: int) -> Dict[str, Dict[str, float]]:
     """Median CPU / wall ms per sample of each variant, interleaved."""
     ann = bp.write_list(files, n)
+    is_frames = osp.isdir(files[0])
     try:
-        dss = {v: bp.SeededDataset(ann, pipes[v], seed) for v in variants}
+        dss = {v: bp.SeededDataset(
+            ann, pipes[('frames_' + v) if is_frames else v], seed)
+            for v in variants}
         for v in variants:  # warm-up: lazy imports, first open
             dss[v][0]
         times = {v: [] for v in variants}
@@ -126,18 +158,19 @@ def main(argv: Optional[List[str]] = None) -> Dict:
                    help='samples per video set and variant')
     p.add_argument('--prepared', nargs='+', default=list(PREPARED),
                    choices=list(PREPARED),
-                   help='prepared versions to make and measure (key-frame '
-                   'interval 16, 8, 1; short side <= 320)')
+                   help='prepared versions to make and measure (H.264 with '
+                   'key-frame interval 16, 8, 1; JPEG frame folders at '
+                   f'quality {FRAMES_QUALITY}; short side <= 320)')
     p.add_argument('--seed', type=int, default=0,
                    help='numpy seed base, per sample index (the same frames '
                    'for every variant)')
     p.add_argument('--quick', action='store_true',
-                   help='smoke run: 2 Kinetics clips, all-intra only, '
-                   '2 samples')
+                   help='smoke run: 2 Kinetics clips, all-intra and frame '
+                   'folders, 2 samples')
     p.add_argument('--json', help='write all numbers to this file')
     args = p.parse_args(argv)
     if args.quick:
-        args.samples, args.prepared = 2, ['intra']
+        args.samples, args.prepared = 2, ['intra', 'frames']
         args.cache_dir = osp.join(args.cache_dir, 'quick')
     kin_dir = osp.join(args.data, 'kinetics')
     if not osp.isdir(kin_dir):
@@ -165,7 +198,7 @@ def main(argv: Optional[List[str]] = None) -> Dict:
                                                 osp.join(args.cache_dir, tag))
             res['prepare_s'][f'{tag}/{name}'] = time.perf_counter() - t0
     for key, files in sets.items():
-        res['bytes'][key] = sum(osp.getsize(f) for f in files)
+        res['bytes'][key] = set_bytes(files)
         variants = ['ours', 'bound', 'ours_geo']
         if key.endswith('/original') and not args.quick:
             variants += ['ours_t2', 'bound_t2', 'ours_noresize']
@@ -190,7 +223,8 @@ def print_table(res: Dict) -> None:
     print('\nCPU ms per sample (median; wall ms in brackets), 1 thread unless '
           't2; 2 clips x 8 frames, stride 8, full augmentation:')
     print(f'{"videos":18s}{"MiB":>7s}{"ours":>16s}{"bound":>16s}'
-          f'{"ours/bound":>11s}{"ours t2":>16s}{"bound t2":>16s}'
+          f'{"ours/bound":>11s}{"geometry only":>16s}{"ours t2":>16s}'
+          f'{"bound t2":>16s}'
           f'{"no in-dec. resize":>19s}')
     for key, m in res['sets'].items():
         def cell(v, width=16):

@@ -28,7 +28,8 @@ from ..utils.killable import (CallTimeout, HelperDied, KillableWorker,
 from .errors import (DecodeTimeoutError, InexactSeekError,
                      UnreadableVideosError, VideoDecodeError,
                      VideoTooShortError)
-from .video_backends import (BACKENDS, DecordReader, explain_open_failure,
+from .video_backends import (BACKENDS, FRAME_TMPL, FRAMES_META,
+                             DecordReader, explain_open_failure,
                              open_reader, verify_seek)
 from .worker_seed import maybe_reseed_worker, seed_all
 
@@ -59,9 +60,9 @@ REASON_NAMES = {
 
 # how a video is read, stored in the shared ``read_mode`` (0 = not decided)
 READ_MODES = {1: ('decord', False), 2: ('decord', True), 3: ('pyav', False),
-              4: ('pyav', True)}
+              4: ('pyav', True), 5: ('frames', False)}
 READ_MODE_NAMES = {1: 'decord', 2: 'decord (sequential)', 3: 'pyav',
-                   4: 'pyav (sequential)'}
+                   4: 'pyav (sequential)', 5: 'frames'}
 _MODE_OF = {v: k for k, v in READ_MODES.items()}
 INEXACT_POLICIES = ('sequential', 'skip', 'trust')
 _NUM_SLOTS = 256  # event-counter slots: 0 = main process, 1.. = workers
@@ -182,8 +183,10 @@ class UnlabeledVideoDataset(BaseActionDataset):
         decode_timeout: seconds one sample may take before its (helper)
             decoding process is killed and the video counted as bad;
             ``None`` (default) decodes in-process without a limit.
-        video_backend: decoder of the pipeline, ``'decord'`` (default) or
-            ``'pyav'`` (read by :class:`VideoInit`).
+        video_backend: decoder of the pipeline, ``'decord'`` (default),
+            ``'pyav'`` or ``'frames'`` (JPEG frame folders written by
+            ``tools/data/prepare_videos.py --frames``; list paths and the
+            folder scan then name folders), read by :class:`VideoInit`.
         fallback_backend: decoder used for a file ``video_backend`` cannot
             open (e.g. ``'pyav'`` for AV1 and GIF); ``None``: such files are
             skipped and counted.
@@ -289,6 +292,15 @@ class UnlabeledVideoDataset(BaseActionDataset):
                 test_mode=test_mode,
                 max_refetch=max_refetch,
                 **kwargs)
+        from mmaction.datasets.transforms import DecordInit
+        opens_with_decord = any(
+            isinstance(t, DecordInit)
+            for t in getattr(self.pipeline, 'transforms', []))
+        if self.video_backend != 'decord' and opens_with_decord:
+            raise ValueError(
+                f'UnlabeledVideoDataset.video_backend={video_backend!r} '
+                "needs a pipeline that opens it: replace mmaction2's "
+                "DecordInit by dict(type='VideoInit')")
         if self.inexact_seek != 'trust':
             self._exact_decode_steps()
 
@@ -383,6 +395,12 @@ class UnlabeledVideoDataset(BaseActionDataset):
         rel_paths = []
         for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith('.'))
+            if self.video_backend == 'frames':  # frame folders, not files
+                if FRAMES_META in filenames or \
+                        FRAME_TMPL.format(1) in filenames:
+                    rel_paths.append(osp.relpath(dirpath, root))
+                    dirnames[:] = []
+                continue
             for name in filenames:
                 if name.startswith('.'):
                     continue
@@ -417,7 +435,8 @@ class UnlabeledVideoDataset(BaseActionDataset):
         for i in range(len(self)):
             info = self.get_data_info(i)
             reason = check_video(info['filename'], self.min_frames,
-                                 timeout=self.decode_timeout)
+                                 timeout=self.decode_timeout,
+                                 backend=self.video_backend)
             if reason is None:
                 keep.append(i)
             else:
@@ -538,7 +557,8 @@ class UnlabeledVideoDataset(BaseActionDataset):
                 path, f'needs backend {backend!r}, but the pipeline opens '
                 'videos with mmaction2\'s DecordInit: use VideoInit')
         sequential = False
-        if self.inexact_seek != 'trust':
+        if self.inexact_seek != 'trust' and \
+                not getattr(reader, 'exact_seek', False):
             verdict = self._seek_verdicts.get(osp.abspath(path))
             if verdict is None or verdict[0] != backend:
                 if len(reader) >= 2:
@@ -752,7 +772,8 @@ def probe_video(path: str, min_frames: int = 8, num_probe: int = 4,
         path: the video.
         min_frames: fewest frames a usable video has.
         num_probe: frames decoded, first to last.
-        backend: ``'decord'`` or ``'pyav'`` (:mod:`..video_backends`).
+        backend: ``'decord'``, ``'pyav'`` or ``'frames'`` (a JPEG frame
+            folder; :mod:`..video_backends`).
         fallback_backend: tried when ``backend`` cannot open the file.
         seek_check: random-access frames compared with a sequential decode
             (:func:`~mmiivcl.datasets.video_backends.verify_seek`); 0 skips.
@@ -765,7 +786,12 @@ def probe_video(path: str, min_frames: int = 8, num_probe: int = 4,
         returned frame j'``).
     """
     out = dict(ok=False, reason=None, num_frames=-1, backend=None, seek=None)
-    if osp.isdir(path):
+    if backend == 'frames':
+        if not osp.isdir(path):
+            out['reason'] = ('missing frame folder' if not osp.exists(path)
+                             else 'is a file, not a frame folder')
+            return out
+    elif osp.isdir(path):
         out['reason'] = 'is a directory, not a video file'
         return out
     if not osp.exists(path):
@@ -824,7 +850,8 @@ def probe_video(path: str, min_frames: int = 8, num_probe: int = 4,
 
 
 def check_video(path: str, min_frames: int = 8, num_probe: int = 4,
-                timeout: Optional[float] = None) -> Optional[str]:
+                timeout: Optional[float] = None,
+                backend: str = 'decord') -> Optional[str]:
     """Whether ``path`` is usable (see :func:`probe_video`).
 
     Args:
@@ -833,15 +860,16 @@ def check_video(path: str, min_frames: int = 8, num_probe: int = 4,
         num_probe: frames decoded, spread from the first to the last.
         timeout: seconds allowed, checked in a killable helper process
             (``None``: in this process, no limit).
+        backend: reader to check with (:data:`~.video_backends.BACKENDS`).
 
     Returns:
         ``None`` if the video is usable, else the reason.
     """
     if timeout is None:
-        return probe_video(path, min_frames, num_probe)['reason']
+        return probe_video(path, min_frames, num_probe, backend)['reason']
     worker = KillableWorker(probe_video, timeout=timeout)
     try:
-        return worker(path, min_frames, num_probe)['reason']
+        return worker(path, min_frames, num_probe, backend)['reason']
     except CallTimeout:
         return f'decode timed out after {timeout:g} s'
     except Exception as exc:  # noqa: BLE001

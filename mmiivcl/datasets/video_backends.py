@@ -1,4 +1,5 @@
-"""Video readers behind one interface: decord (default) and PyAV.
+"""Video readers behind one interface: decord (default), PyAV, and JPEG
+frame folders (mmaction2's "rawframes", the cheapest storage to decode).
 
 Every reader has ``len(reader)`` and ``read(indices, sequential)``, which
 takes *sorted, unique* frame indices and returns an ``(N, H, W, 3)`` uint8
@@ -15,6 +16,7 @@ compares a few random-access frames with the sequential decode of the same
 file and backend (libraries convert to RGB slightly differently, so a
 backend is only compared with itself).
 """
+import os
 import os.path as osp
 import zlib
 from typing import List, Optional, Sequence, Tuple
@@ -22,10 +24,15 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 #: backends that :func:`open_reader` knows (config values)
-BACKENDS = ('decord', 'pyav')
+BACKENDS = ('decord', 'pyav', 'frames')
 #: what to install for a backend (error messages, docs)
 INSTALL_HINT = {'decord': 'pip install decord==0.6.0',
-                'pyav': "pip install -e '.[pyav]', i.e. PyAV"}
+                'pyav': "pip install -e '.[pyav]', i.e. PyAV",
+                'frames': 'opencv-python-headless (installed with mmcv)'}
+#: file names in a frame folder (mmaction2's rawframes: 1-based)
+FRAME_TMPL = 'img_{:05d}.jpg'
+#: the frame folder's record, written last (frame count, fps, size)
+FRAMES_META = 'frames.json'
 #: codecs decord 0.6.0 cannot open (it reports "cannot find video stream")
 DECORD_UNSUPPORTED = ('av1', 'gif', 'apng', 'webp')
 #: FFmpeg decoder name -> codec name
@@ -183,12 +190,83 @@ class PyAVReader:
         return np.stack([out[i] for i in inds])
 
 
+class FrameFolderReader:
+    """A folder of JPEG frames (``img_00001.jpg``, ... as mmaction2's
+    rawframes; written by ``tools/data/prepare_videos.py --frames``).
+
+    Frame ``i`` is the file ``FRAME_TMPL.format(i + 1)``, decoded on its own
+    (libjpeg-turbo through OpenCV), so random access is exact and costs the
+    same as a sequential read: ``exact_seek`` tells the dataset not to check
+    it. ``len`` and the fps come from ``frames.json`` (written when the
+    folder is complete) or, without it, from counting the files (fps 30).
+
+    Args:
+        path: the frame folder.
+        num_threads: unused (one decode per frame, one thread).
+    """
+
+    name = 'frames'
+    exact_seek = True
+
+    def __init__(self, path: str, num_threads: int = 1) -> None:
+        import json
+        if not osp.isdir(path):
+            raise FileNotFoundError(
+                f'{path}: not a frame folder (backend \'frames\' reads '
+                f'folders of {FRAME_TMPL.format(1)}, ...)')
+        self.path = path
+        meta = osp.join(path, FRAMES_META)
+        if osp.isfile(meta):
+            with open(meta, encoding='utf-8') as f:
+                info = json.load(f)
+            self._len, self._fps = int(info['frames']), float(info['fps'])
+        else:
+            names = [n for n in os.listdir(path)
+                     if n.startswith('img_') and n.endswith('.jpg')]
+            self._len, self._fps = len(names), 30.0
+        if self._len == 0:
+            raise RuntimeError(f'{path}: no frames ({FRAME_TMPL.format(1)} '
+                               '...) in the folder')
+
+    def __len__(self) -> int:
+        return self._len
+
+    def get_avg_fps(self) -> float:
+        return self._fps
+
+    def read(self, indices: Sequence[int], sequential: bool = False
+             ) -> np.ndarray:
+        import cv2
+        out = None
+        for k, i in enumerate(indices):
+            i = int(i)
+            if not 0 <= i < self._len:
+                raise IndexError(f'{self.path}: frame {i} of {self._len}')
+            name = osp.join(self.path, FRAME_TMPL.format(i + 1))
+            buf = np.fromfile(name, dtype=np.uint8)  # OSError if missing
+            img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+            if img is None:
+                raise RuntimeError(f'{name}: not a decodable image')
+            if out is None:
+                out = np.empty((len(indices), ) + img.shape, np.uint8)
+            elif img.shape != out.shape[1:]:
+                raise RuntimeError(f'{name}: size {img.shape[:2]} differs '
+                                   f'from the first frame\'s '
+                                   f'{out.shape[1:3]}')
+            cv2.cvtColor(img, cv2.COLOR_BGR2RGB, dst=out[k])
+        if out is None:
+            return np.empty((0, 0, 0, 3), np.uint8)
+        return out
+
+
 def open_reader(path: str, backend: str = 'decord', num_threads: int = 1):
     """A reader of ``backend`` (one of :data:`BACKENDS`) on ``path``."""
     if backend == 'decord':
         return DecordReader(path, num_threads=num_threads)
     if backend == 'pyav':
         return PyAVReader(path, num_threads=num_threads)
+    if backend == 'frames':
+        return FrameFolderReader(path, num_threads=num_threads)
     raise ValueError(f'unknown video backend {backend!r}; choose one of '
                      f'{BACKENDS}')
 
@@ -196,7 +274,8 @@ def open_reader(path: str, backend: str = 'decord', num_threads: int = 1):
 def backend_available(backend: str) -> bool:
     """Whether the library of ``backend`` can be imported."""
     try:
-        __import__({'decord': 'decord', 'pyav': 'av'}[backend])
+        __import__({'decord': 'decord', 'pyav': 'av',
+                    'frames': 'cv2'}[backend])
         return True
     except ImportError:
         return False
