@@ -1,4 +1,5 @@
 from .algorithms import *  # noqa: F401,F403
+from .data_preprocessors import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
 from .losses import info_nce, nn_info_nce  # noqa: F401
 from .utils import *  # noqa: F401,F403

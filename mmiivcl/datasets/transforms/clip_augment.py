@@ -69,6 +69,14 @@ class ClipAugment(BaseTransform):
     rounded back into the uint8 output in one pass. Frames stay uint8
     outside this transform; normalisation is left to the data preprocessor.
 
+    Deferred photometric ops (``defer_photometric=True``): the same
+    parameters are drawn (same random stream), but only the geometry and the
+    flip are applied here; colour jitter, grayscale and blur are left to the
+    model's :class:`~mmiivcl.models.ClipAugmentPreprocessor`, which applies
+    them to the batch on the training device from ``clip_aug_params`` (add it
+    to ``PackActionInputs``' ``meta_keys``). The worker then costs decode +
+    geometry only; the two paths agree within one grey level.
+
     Randomness comes from numpy's global generator (seeded per worker by
     mmengine), so a seeded run is deterministic.
 
@@ -80,7 +88,9 @@ class ClipAugment(BaseTransform):
     from, ``scale`` (short side or ``None``), ``crop_box`` (x, y, w, h) in
     that frame, ``flip``, ``color_jitter`` (``None`` or dict of
     ``brightness``, ``contrast``, ``saturation``, ``hue``, ``order``),
-    ``grayscale``, ``blur_sigma`` (``None`` when not blurred).
+    ``grayscale``, ``blur_sigma`` (``None`` when not blurred), ``blur_ksize``
+    (the kernel applied, ``None`` when not blurred), ``deferred`` (the
+    photometric ops are left to the data preprocessor).
 
     Args:
         scale: short-side range for ``crop='random'``.
@@ -99,6 +109,8 @@ class ClipAugment(BaseTransform):
         flip_p: probability of a horizontal flip.
         clip_len: frames per clip; ``None`` reads ``results['clip_len']``.
             ``1`` augments every frame independently (VCLR).
+        defer_photometric: draw the photometric parameters but leave their
+            application to ``ClipAugmentPreprocessor`` (GPU machines).
     """
 
     def __init__(self,
@@ -116,7 +128,8 @@ class ClipAugment(BaseTransform):
                  blur_sigma: Sequence[float] = (0.1, 2.0),
                  blur_kernel: Optional[int] = None,
                  flip_p: float = 0.2,
-                 clip_len: Optional[int] = None) -> None:
+                 clip_len: Optional[int] = None,
+                 defer_photometric: bool = False) -> None:
         if crop not in ('random', 'random_resized'):
             raise ValueError("ClipAugment: crop must be 'random' or "
                              f"'random_resized', got {crop!r}")
@@ -162,6 +175,13 @@ class ClipAugment(BaseTransform):
             raise ValueError('ClipAugment: clip_len must be a positive int '
                              f'or None, got {clip_len!r}')
         self.clip_len = None if clip_len is None else int(clip_len)
+        self.defer_photometric = bool(defer_photometric)
+
+    @property
+    def defers_photometric(self) -> bool:
+        """Whether the photometric ops are left to the data preprocessor
+        (read by PretrainConfigCheckHook)."""
+        return self.defer_photometric
 
     # ------------------------------------------------------------------
     # parameter draws (numpy global RNG)
@@ -218,6 +238,9 @@ class ClipAugment(BaseTransform):
         params['grayscale'] = bool(np.random.rand() < self.grayscale_p)
         params['blur_sigma'] = (float(np.random.uniform(*self.blur_sigma))
                                 if np.random.rand() < self.blur_p else None)
+        params['blur_ksize'] = (None if params['blur_sigma'] is None else
+                                self._blur_ksize(params['blur_sigma']))
+        params['deferred'] = self.defer_photometric
         return params
 
     # ------------------------------------------------------------------
@@ -326,7 +349,7 @@ class ClipAugment(BaseTransform):
         if p['grayscale']:  # one channel from here on
             x = cv2.cvtColor(x, cv2.COLOR_RGB2GRAY)
         if p['blur_sigma'] is not None:
-            k, s = self._blur_ksize(p['blur_sigma']), p['blur_sigma']
+            k, s = p['blur_ksize'], p['blur_sigma']
             x = cv2.GaussianBlur(x, (k, k), sigmaX=s, sigmaY=s,
                                  borderType=cv2.BORDER_REFLECT_101)
         # round and saturate to uint8, written into the output frame
@@ -348,6 +371,8 @@ class ClipAugment(BaseTransform):
         frames and their luma), then contrast and the rest.
         """
         self._geometry(frames, p, out)
+        if p['deferred']:  # ClipAugmentPreprocessor applies the rest
+            return
         j = p['color_jitter']
         if j is None and not p['grayscale'] and p['blur_sigma'] is None:
             return
@@ -443,4 +468,5 @@ class ClipAugment(BaseTransform):
                 f'grayscale_p={self.grayscale_p}, blur_p={self.blur_p}, '
                 f'blur_sigma={self.blur_sigma}, '
                 f'blur_kernel={self.blur_kernel}, flip_p={self.flip_p}, '
-                f'clip_len={self.clip_len})')
+                f'clip_len={self.clip_len}, '
+                f'defer_photometric={self.defer_photometric})')

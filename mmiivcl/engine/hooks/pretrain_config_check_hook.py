@@ -19,6 +19,9 @@ or all-zero loss weights, temperature <= 0, head widths, queue lengths < 1;
 * a ``MomentumUpdateHook`` is registered (otherwise the key encoder never
   moves) and its momentum is in [0, 1);
 * SyncBN layers in a distributed CPU run (torch's SyncBN needs CUDA);
+* a pipeline that defers ClipAugment's photometric ops to the model
+  (``defer_photometric=True``) against a data preprocessor that applies them
+  and the packed ``clip_aug_params``;
 * the clip sampler against the data: a probe of a few videos' frame counts
   (header only) must find one at least ``min_frames`` long and one that holds
   a whole clip (``(clip_len - 1) * frame_interval + 1`` frames; segments x
@@ -185,6 +188,32 @@ def check_sync_bn(model: nn.Module, world_size: int, device: str) -> None:
                   logger='current', level=logging.WARNING)
 
 
+def check_deferred_photometric(model: nn.Module, transforms: Sequence
+                               ) -> None:
+    """A pipeline that defers ClipAugment's photometric ops
+    (``defers_photometric``) needs a data preprocessor that applies them
+    (``applies_deferred_photometric``) and their parameters in the packed
+    metainfo; otherwise training would run without colour jitter, grayscale
+    and blur, silently."""
+    defer = [t for t in transforms if getattr(t, 'defers_photometric', False)]
+    if not defer:
+        return
+    pre = getattr(model, 'data_preprocessor', None)
+    if not getattr(pre, 'applies_deferred_photometric', False):
+        raise ConfigError(
+            f'{_where(defer[0])}(defer_photometric=True) leaves colour jitter, '
+            'grayscale and blur to the model, but model.data_preprocessor is '
+            f'{type(pre).__name__}, which does not apply them: set '
+            "model.data_preprocessor.type='ClipAugmentPreprocessor' or "
+            'defer_photometric=False.')
+    packs = [t for t in transforms if hasattr(t, 'meta_keys')]
+    if packs and 'clip_aug_params' not in packs[-1].meta_keys:
+        raise ConfigError(
+            f'{_where(packs[-1])}: meta_keys {tuple(packs[-1].meta_keys)} '
+            "lack 'clip_aug_params', which ClipAugmentPreprocessor needs for "
+            'the deferred photometric ops: add it to meta_keys.')
+
+
 def probe_frame_counts(dataset, num: int) -> List[int]:
     """decord frame counts of up to ``num`` evenly spaced videos (header
     only; unreadable ones are left out). No random numbers are drawn."""
@@ -300,6 +329,7 @@ class PretrainConfigCheckHook(Hook):
         device = next((p.device for p in model.parameters()),
                       torch.device('cpu'))
         check_sync_bn(model, world, str(device))
+        check_deferred_photometric(model, transforms)
         if self.probe_videos:
             counts = probe_frame_counts(loader.dataset, self.probe_videos)
             check_clip_vs_videos(transforms, counts)

@@ -1,0 +1,102 @@
+"""Data preprocessor that applies ClipAugment's deferred photometric ops.
+
+With ``ClipAugment(defer_photometric=True)`` a DataLoader worker only decodes,
+resizes, crops and flips; the colour jitter, grayscale and blur parameters it
+drew for each clip travel in the data samples' ``clip_aug_params`` and are
+applied here, on the batch, on the model's device (a GPU in a real run). The
+worker's CPU cost per sample then drops to decode + geometry
+(benchmarks/RESULTS.md, bench_prepare's ``deferred`` column), which lowers
+the CPU cores one GPU needs (docs/cost_model.md).
+"""
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from mmaction.models.data_preprocessors import ActionDataPreprocessor
+from mmaction.registry import MODELS
+
+from .clip_photometric import apply_clip_photometric
+
+_FIX = ("add 'clip_aug_params' to PackActionInputs' meta_keys (as "
+        'configs/_base_/datasets/k400_unlabeled_gpu_aug.py does)')
+
+
+@MODELS.register_module()
+class ClipAugmentPreprocessor(ActionDataPreprocessor):
+    """``ActionDataPreprocessor`` + ClipAugment's photometric ops per clip.
+
+    In training, for every video of the batch whose ``clip_aug_params`` are
+    marked ``deferred``, each of its clips gets its own colour jitter
+    (ops in the drawn order), grayscale and Gaussian blur, exactly as
+    ``ClipAugment`` would have applied them in the worker (same parameters,
+    float maths, rounded to whole grey levels; the two paths agree within one
+    grey level, tests/test_models/test_clip_augment_preprocessor.py), then
+    the usual normalisation. Clips whose parameters say the worker already
+    applied them pass unchanged, so the same model serves both pipelines.
+    Outside training nothing is augmented.
+
+    Inputs: per video a (M, 3, T, H, W) uint8 tensor (``FormatShape('NCTHW')``
+    of M clips); ``clip_aug_params`` holds M dicts in clip order.
+
+    Args:
+        mean, std: normalisation, as ``ActionDataPreprocessor``.
+        format_shape: must be ``'NCTHW'`` (clips of frames).
+        **kwargs: the rest of ``ActionDataPreprocessor``'s arguments.
+    """
+
+    #: read by PretrainConfigCheckHook: a pipeline may defer to this model
+    applies_deferred_photometric = True
+
+    def __init__(self, mean: Optional[Sequence[float]] = None,
+                 std: Optional[Sequence[float]] = None,
+                 format_shape: str = 'NCTHW', **kwargs) -> None:
+        if format_shape != 'NCTHW':
+            raise ValueError(
+                'ClipAugmentPreprocessor: format_shape must be NCTHW (clips '
+                f"of frames), got {format_shape!r}; use ActionDataPreprocessor "
+                'for other inputs')
+        super().__init__(mean=mean, std=std, format_shape=format_shape,
+                         **kwargs)
+
+    @staticmethod
+    def _params(data_samples) -> List[Optional[List[Dict]]]:
+        out = []
+        for s in data_samples:
+            if 'clip_aug_params' not in s.metainfo:
+                raise KeyError('ClipAugmentPreprocessor: a training sample '
+                               "has no 'clip_aug_params' metainfo; " + _FIX)
+            out.append(s.metainfo['clip_aug_params'])
+        return out
+
+    def augment(self, inputs: Union[torch.Tensor, List[torch.Tensor]],
+                data_samples) -> List[torch.Tensor]:
+        """Apply the deferred ops; returns one float tensor per video."""
+        params = self._params(data_samples)
+        vids = list(inputs)
+        clips, where = [], []
+        for v, (x, plist) in enumerate(zip(vids, params)):
+            if x.dim() != 5:
+                raise ValueError('ClipAugmentPreprocessor expects (M, 3, T, H, '
+                                 f'W) per video, got {tuple(x.shape)}')
+            if len(plist) != x.shape[0]:
+                raise ValueError(
+                    f'ClipAugmentPreprocessor: {len(plist)} clip_aug_params '
+                    f'for {x.shape[0]} clips of one video (ClipAugment and '
+                    'FormatShape must see the same clips)')
+            for m, p in enumerate(plist):
+                if p.get('deferred'):
+                    clips.append(p)
+                    where.append((v, m))
+        if not clips:
+            return vids
+        x = torch.stack([vids[v][m] for v, m in where]).float()
+        y = apply_clip_photometric(x, clips)
+        vids = [t.float() for t in vids]
+        for k, (v, m) in enumerate(where):
+            vids[v][m] = y[k]
+        return vids
+
+    def preprocess(self, inputs: List[torch.Tensor], data_samples,
+                   training: bool = False) -> Tuple:
+        if training:
+            inputs = self.augment(inputs, data_samples)
+        return super().preprocess(inputs, data_samples, training)
