@@ -8,7 +8,11 @@ FLOPs of one step counted with ``torch.utils.flop_counter`` (2 FLOPs per
 multiply-add, matmuls and convolutions, forward + backward), MFU = counted
 FLOPs x steps/s / the device's dense bf16 peak (``--peak-tflops``
 overrides the built-in table), and the IIVCL / rho-MoCo step ratio. Then the
-NN lookup (IIVCL paper, Eq. 3) at batch 512 x queue 65536 on the device.
+NN lookup (IIVCL paper, Eq. 3) at batch 512 x queue 65536 on the device,
+and the data preprocessor of the GPU-augmentation recipe
+(``ClipAugmentPreprocessor``: colour jitter, grayscale and blur of every clip
+on the device, parameters drawn by ``ClipAugment`` with the recipe's
+probabilities) against the plain ``ActionDataPreprocessor``, per batch.
 
 One step = what the runner does per iteration: the data preprocessor
 (uint8 -> normalised float, on the device), the online encoder
@@ -205,6 +209,47 @@ def time_nn_lookup(args) -> Dict:
                 ms=1e3 * statistics.median(ts))
 
 
+def time_gpu_aug(args) -> Dict[str, float]:
+    """Preprocessor ms per batch (largest ``--batches``): plain
+    normalisation vs ClipAugmentPreprocessor with recipe-drawn parameters."""
+    import numpy as np
+    from mmiivcl.datasets import ClipAugment
+    mean, std = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
+    dev, batch = args.device, max(args.batches)
+    aug = ClipAugment(crop_size=args.size, scale=(args.size, args.size),
+                      defer_photometric=True)  # the recipe's probabilities
+    np.random.seed(0)
+    batches = []
+    for s in range(2):
+        data = make_data(batch, args.rho, args.frames, args.size, dev, s)
+        blank = [np.zeros((args.size, args.size, 3), np.uint8)] * (
+            args.rho * args.frames)
+        for d in data['data_samples']:
+            d.set_metainfo(dict(clip_aug_params=aug(dict(
+                imgs=blank, clip_len=args.frames,
+                num_clips=args.rho))['clip_aug_params']))
+        batches.append(data)
+    out = dict(batch=batch)
+    pres = (('plain', dict(type='ActionDataPreprocessor', format_shape='NCTHW',
+                           mean=mean, std=std)),
+            ('gpu_aug', dict(type='ClipAugmentPreprocessor', mean=mean,
+                             std=std)))
+    for name, cfg in pres:
+        pre = MODELS.build(cfg).to(dev)
+        for s in range(2):
+            pre(batches[s % 2], True)
+        sync(dev)
+        ts = []
+        for s in range(max(2, args.nn_reps)):
+            t0 = time.perf_counter()
+            pre(batches[s % 2], True)
+            sync(dev)
+            ts.append(time.perf_counter() - t0)
+        out[name] = 1e3 * statistics.median(ts)
+    out['gpu_aug_ms_per_video'] = (out['gpu_aug'] - out['plain']) / batch
+    return out
+
+
 def main(argv: Optional[List[str]] = None) -> Dict:
     p = argparse.ArgumentParser(
         description=__doc__.split('\n')[0],
@@ -320,6 +365,12 @@ def main(argv: Optional[List[str]] = None) -> Dict:
     res['nn_lookup'] = time_nn_lookup(args)
     print(f"  NN lookup batch {args.nn_batch} x queue {args.nn_queue}: "
           f"{res['nn_lookup']['ms']:.2f} ms", flush=True)
+    dump()
+    res['gpu_aug_ms_per_batch'] = a = time_gpu_aug(args)
+    print(f"  ClipAugmentPreprocessor (deferred photometric aug) "
+          f"{a['gpu_aug']:.1f} ms/batch of {a['batch']} vs plain "
+          f"{a['plain']:.1f} ms: +{a['gpu_aug_ms_per_video']:.2f} ms per "
+          'video', flush=True)
     dump()
     if args.kornia:
         res['kornia_ms_per_batch'] = time_kornia(args)

@@ -228,6 +228,19 @@ def register_before(rev: str) -> str:
     return 'ClipAugmentBefore'
 
 
+def deferred_pipeline(pipeline: List[dict]) -> List[dict]:
+    """``pipeline`` with ClipAugment's photometric ops left to
+    ClipAugmentPreprocessor (as configs/_base_/datasets/
+    k400_unlabeled_gpu_aug.py does): the worker of the GPU-aug recipe."""
+    out = copy.deepcopy(list(pipeline))
+    for t in out:
+        if t['type'] == 'ClipAugment':
+            t['defer_photometric'] = True
+        elif t['type'] == 'PackActionInputs':
+            t['meta_keys'] = tuple(t['meta_keys']) + ('clip_aug_params',)
+    return out
+
+
 def variant_pipelines(cfg: Config) -> Dict[str, List]:
     ours = list(cfg.train_pipeline)
     types = [t['type'] for t in ours]
@@ -241,6 +254,7 @@ def variant_pipelines(cfg: Config) -> Dict[str, List]:
     return OrderedDict(
         ours=ours,
         kornia=geometry_only_pipeline(ours),
+        deferred=deferred_pipeline(ours),
         stock=[TwoPassStock(stock_clip, sampler['num_clips']),
                dict(type='PackActionInputs',
                     meta_keys=('sample_idx', 'filename'))],
@@ -275,12 +289,13 @@ LOADER_VARIANTS = OrderedDict([
     ('ours', ('ours', None)),
     ('stock', ('stock', None)),
     ('bound', ('bound', None)),
+    ('deferred', ('deferred', None)),
     ('ours+pre', ('ours', 'plain')),
     ('kornia+pre', ('kornia', 'kornia')),
 ])
 # profile: pipeline -> the preprocessor timed after it
 PROFILE_PRE = dict(ours='plain', kornia='kornia', stock='plain', bound=None,
-                   prev='plain')
+                   prev='plain', deferred=None)
 
 
 def build_preprocessor(kind: Optional[str]):
@@ -424,7 +439,8 @@ def main(argv: Optional[List[str]] = None) -> Dict:
     if args.quick:  # seconds, no optional dependency
         args.samples, args.repeats, args.profile_samples = 4, 1, 2
         args.batch_size, args.workers = 2, [1]
-        args.variants = [v for v in args.variants if v in ('ours', 'bound')]
+        args.variants = [v for v in args.variants
+                         if v in ('ours', 'bound', 'deferred')]
     if args.profile_samples < 0 or args.samples < 1:
         p.error('--profile-samples must be >= 0 and --samples >= 1')
     kornia_why = kornia_unavailable(args.quick)
@@ -542,6 +558,8 @@ def print_rates(out: Dict, args) -> None:
     for label, a, b, pct in (('ours/before', 'ours', 'before', False),
                              ('ours/stock', 'ours', 'stock', False),
                              ('ours/decode-bound', 'ours', 'bound', True),
+                             ('deferred/decode-bound', 'deferred', 'bound',
+                              True),
                              ('kornia+pre/ours+pre', 'kornia+pre',
                               'ours+pre', False)):
         for key, tag in (('median', 'samples/s'), ('cpu_ms', 'CPU time')):

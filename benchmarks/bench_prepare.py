@@ -15,9 +15,12 @@ read the very same frames):
 * ``bound``: decode only (DecordInit, SampleClipPair, one sorted get_batch
   of those frames), the floor for that storage;
 
-* ``ours_geo``: ``ours`` with ClipAugment's photometric ops off (resize,
-  crop only): the worker's share when colour jitter / grayscale / blur /
-  flip run on the GPU (``benchmarks/kornia_preprocessor.py``);
+* ``deferred``: the worker of the GPU-augmentation recipe
+  (``configs/_base_/datasets/k400_unlabeled_gpu_aug.py``:
+  ``ClipAugment(defer_photometric=True)``, decode + resize + crop + flip),
+  whose colour jitter / grayscale / blur ``ClipAugmentPreprocessor`` applies
+  on the GPU; that part is also timed here on the CPU, per sample
+  (``gpu part on cpu``: what a CPU-only run would pay for it in torch);
 
 A frame-folder set (``tools/data/prepare_videos.py --frames``: JPEG at
 quality 90) runs the same three variants opened by the ``'frames'`` reader
@@ -75,7 +78,6 @@ def pipelines(cfg: Config) -> Dict[str, List]:
     threads[0] = dict(init, num_threads=2)
     noresize = copy.deepcopy(ours)
     noresize[dec] = dict(noresize[dec], short_side=None)
-    from kornia_preprocessor import geometry_only_pipeline  # no kornia
     # frame folders: the same pipeline opened by the 'frames' reader
     # (configs/_base_/datasets/k400_unlabeled_frames.py)
     frames = copy.deepcopy(ours)
@@ -83,11 +85,28 @@ def pipelines(cfg: Config) -> Dict[str, List]:
     frames[dec] = dict(type='DecordDecodeClips')
     return OrderedDict(
         ours=ours, bound=[init, sampler, bp.DecodeOnly()],
-        ours_geo=geometry_only_pipeline(ours),
+        deferred=bp.deferred_pipeline(ours),
         ours_t2=threads, bound_t2=[threads[0], sampler, bp.DecodeOnly()],
         ours_noresize=noresize, frames_ours=frames,
         frames_bound=[frames[0], sampler, bp.DecodeOnly()],
-        frames_ours_geo=geometry_only_pipeline(frames))
+        frames_deferred=bp.deferred_pipeline(frames))
+
+
+def time_preprocessor(samples: List[Dict]) -> Dict[str, float]:
+    """CPU ms per sample of ClipAugmentPreprocessor (training mode) on
+    the deferred worker's outputs, one sample per call."""
+    from mmaction.registry import MODELS
+    pre = MODELS.build(dict(type='ClipAugmentPreprocessor',
+                            mean=[123.675, 116.28, 103.53],
+                            std=[58.395, 57.12, 57.375]))
+    times = []
+    for s in samples:
+        data = dict(inputs=[s['inputs']], data_samples=[s['data_samples']])
+        c = time.process_time()
+        pre(data, training=True)
+        times.append(1e3 * (time.process_time() - c))
+    return dict(cpu_ms=statistics.median(times),
+                mean_cpu_ms=statistics.mean(times))
 
 
 def prepare_set(files: List[str], name: str, cache: str) -> List[str]:
@@ -128,18 +147,24 @@ def measure(files: List[str], variants: List[str], pipes: Dict[str, List],
         for v in variants:  # warm-up: lazy imports, first open
             dss[v][0]
         times = {v: [] for v in variants}
+        deferred = []
         for i in range(n):
             for v in variants:
                 c, w = time.process_time(), time.perf_counter()
-                dss[v][i]
+                out = dss[v][i]
                 times[v].append((1e3 * (time.process_time() - c),
                                  1e3 * (time.perf_counter() - w)))
+                if v == 'deferred':
+                    deferred.append(out)
     finally:
         os.unlink(ann)
-    return {v: dict(cpu_ms=statistics.median(c for c, _ in t),
-                    wall_ms=statistics.median(w for _, w in t),
-                    mean_cpu_ms=statistics.mean(c for c, _ in t))
-            for v, t in times.items()}
+    res = {v: dict(cpu_ms=statistics.median(c for c, _ in t),
+                   wall_ms=statistics.median(w for _, w in t),
+                   mean_cpu_ms=statistics.mean(c for c, _ in t))
+           for v, t in times.items()}
+    if deferred:
+        res['gpu_part_on_cpu'] = time_preprocessor(deferred)
+    return res
 
 
 def main(argv: Optional[List[str]] = None) -> Dict:
@@ -183,6 +208,12 @@ def main(argv: Optional[List[str]] = None) -> Dict:
     cv2.setNumThreads(0)
     torch.set_num_threads(1)
     pipes = pipelines(Config.fromfile(args.config))
+    if args.quick:  # the deferred variant is the shipped GPU-aug recipe
+        gpu_aug = Config.fromfile(osp.join(
+            REPO, 'configs/_base_/datasets/k400_unlabeled_gpu_aug.py'))
+        if [dict(t) for t in gpu_aug.train_pipeline] != pipes['deferred']:
+            sys.exit('bench_prepare.py: the deferred variant no longer '
+                     'equals k400_unlabeled_gpu_aug.py\'s train_pipeline')
     res = dict(args=vars(args), loadavg_start=os.getloadavg(), sets={},
                bytes={}, prepare_s={})
     print(f'{os.cpu_count()} CPUs, load average at start '
@@ -199,14 +230,14 @@ def main(argv: Optional[List[str]] = None) -> Dict:
             res['prepare_s'][f'{tag}/{name}'] = time.perf_counter() - t0
     for key, files in sets.items():
         res['bytes'][key] = set_bytes(files)
-        variants = ['ours', 'bound', 'ours_geo']
+        variants = ['ours', 'bound', 'deferred']
         if key.endswith('/original') and not args.quick:
             variants += ['ours_t2', 'bound_t2', 'ours_noresize']
         res['sets'][key] = measure(files, variants, pipes, args.samples,
                                    args.seed)
         m = res['sets'][key]
         print(f'  {key:18s} ' + ' | '.join(
-            f'{v} {x["cpu_ms"]:6.1f} [{x["wall_ms"]:5.0f}]'
+            f'{v} {x["cpu_ms"]:6.1f} [{x.get("wall_ms", 0):5.0f}]'
             for v, x in m.items()), flush=True)
     res['loadavg_end'] = os.getloadavg()
     if args.json:  # the measurements first, whatever the printing does
@@ -223,17 +254,22 @@ def print_table(res: Dict) -> None:
     print('\nCPU ms per sample (median; wall ms in brackets), 1 thread unless '
           't2; 2 clips x 8 frames, stride 8, full augmentation:')
     print(f'{"videos":18s}{"MiB":>7s}{"ours":>16s}{"bound":>16s}'
-          f'{"ours/bound":>11s}{"geometry only":>16s}{"ours t2":>16s}'
-          f'{"bound t2":>16s}'
+          f'{"ours/bound":>11s}{"deferred":>16s}{"deferred/bound":>15s}'
+          f'{"gpu part on cpu":>16s}{"ours t2":>16s}{"bound t2":>16s}'
           f'{"no in-dec. resize":>19s}')
     for key, m in res['sets'].items():
         def cell(v, width=16):
             x = m.get(v)
-            return (f'{x["cpu_ms"]:8.1f} [{x["wall_ms"]:4.0f}]'.rjust(width)
-                    if x else '-'.rjust(width))
+            if not x:
+                return '-'.rjust(width)
+            if 'wall_ms' not in x:
+                return f'{x["cpu_ms"]:8.1f}'.rjust(width)
+            return f'{x["cpu_ms"]:8.1f} [{x["wall_ms"]:4.0f}]'.rjust(width)
         frac = m['bound']['cpu_ms'] / m['ours']['cpu_ms']
+        dfrac = m['bound']['cpu_ms'] / m['deferred']['cpu_ms']
         print(f'{key:18s}{res["bytes"][key] / 2**20:7.1f}{cell("ours")}'
-              f'{cell("bound")}{100 * frac:10.0f}%{cell("ours_geo")}'
+              f'{cell("bound")}{100 * frac:10.0f}%{cell("deferred")}'
+              f'{100 * dfrac:14.0f}%{cell("gpu_part_on_cpu")}'
               f'{cell("ours_t2")}'
               f'{cell("bound_t2")}{cell("ours_noresize", 19)}')
     parts = []
@@ -249,7 +285,9 @@ def print_table(res: Dict) -> None:
                          + ('' if key.endswith('/original') else
                             f'{orig / ours:.2f}x below original, ')
                          + f'{100 * bound / ours:.0f}% of its bound; '
-                         f'geometry-only {m["ours_geo"]["cpu_ms"]:.1f} ms)')
+                         'deferred photometric '
+                         f'{m["deferred"]["cpu_ms"]:.1f} ms = '
+                         f'{100 * bound / m["deferred"]["cpu_ms"]:.0f}%)')
     res['ratios'] = parts
     load0, load1 = res['loadavg_start'][0], res['loadavg_end'][0]
     print('RATIOS ' + ' | '.join(parts) + ' (targets: prepared <= 50 ms, '

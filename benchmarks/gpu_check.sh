@@ -15,8 +15,10 @@
 # Sections (files in $OUT): 00_env.json, 01_install.log, 02_imports.json,
 # 03_steps.json (IIVCL and rho-MoCo steps of R3D-50 8x224^2 at per-GPU batch
 # 8/16/32, bf16 autocast, channels-last 3D: time/step, clips/s, peak memory,
-# MFU, IIVCL/rho-MoCo ratio; NN lookup 512 x 65536), 04_loader.json
-# (DataLoader samples/s, 8 and 16 workers, shared Kinetics clips),
+# MFU, IIVCL/rho-MoCo ratio; NN lookup 512 x 65536; ClipAugmentPreprocessor
+# ms per batch of 32), 04_loader.json (DataLoader samples/s, 8 and 16
+# workers, shared Kinetics clips: the full CPU pipeline, the GPU-aug recipe's
+# worker ('deferred') and the decode bound),
 # 05_syncbn.json (the CUDA SyncBN checks); summary.json at the end.
 # Environment: OUT (default ./gpu_check_out), VENV (default
 # /tmp/mmiivcl-gpu-venv; created with --system-site-packages so the
@@ -93,11 +95,13 @@ fi
 # 04 DataLoader samples/s on the carried Kinetics clips -----------------------
 if [ "$MODE" = gpu ]; then
   section 04_loader 150 "$PY" benchmarks/bench_pipeline.py --data "$CLIPS" \
-    --workers 8 16 --variants ours bound --profile-samples 0 --repeats 1 \
+    --workers 8 16 --variants ours deferred bound --profile-samples 0 \
+    --repeats 1 \
     --samples 384 --batch-size 8 --json "$OUT/04_loader.json"
 else
   section 04_loader 150 "$PY" benchmarks/bench_pipeline.py --data "$CLIPS" \
-    --workers 1 2 --variants ours bound --profile-samples 0 --repeats 1 \
+    --workers 1 2 --variants ours deferred bound --profile-samples 0 \
+    --repeats 1 \
     --samples 4 --batch-size 2 --json "$OUT/04_loader.json"
 fi
 
