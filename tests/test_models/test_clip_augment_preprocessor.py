@@ -100,6 +100,20 @@ def test_ops_match_plain_reference(frames, seed):
         assert np.abs(out[c] - ref).max() <= 1.0, c
 
 
+def test_float32_inside_an_amp_context(frames):
+    """mmengine calls the preprocessor inside AMP's autocast: the blur's
+    convolutions must not drop to bf16 (a step of 1 grey level at 128)."""
+    clip = _to_ncthw(frames[None, :2, :24, :24])
+    p = dict(color_jitter=dict(brightness=1.1, contrast=0.9, saturation=1.2,
+                               hue=0.03, order=[0, 1, 2, 3]),
+             grayscale=False, blur_sigma=1.5, blur_ksize=9)
+    ref = apply_clip_photometric(clip, [p])
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        amp = apply_clip_photometric(clip, [p])
+    assert amp.dtype == torch.float32
+    assert torch.equal(amp, ref)
+
+
 def test_grey_pixels_keep_their_value_under_hue():
     x = torch.full((1, 3, 1, 2, 2), 77.0)
     p = dict(color_jitter=dict(brightness=1.0, contrast=1.0, saturation=1.0,

@@ -144,7 +144,14 @@ def apply_clip_photometric(x: Tensor, params: List[Dict]) -> Tensor:
     if len(params) != x.shape[0]:
         raise ValueError(f'apply_clip_photometric: {len(params)} parameter '
                          f'sets for {x.shape[0]} clips')
-    x = x.float().clone()
+    # mmengine runs the data preprocessor inside the AMP context: bf16 has
+    # a step of 1 grey level above 128, so the ops stay in float32
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        return _apply(x.float().clone(), params)
+
+
+def _apply(x: Tensor, params: List[Dict]) -> Tensor:
+    """apply_clip_photometric on a float32 copy, autocast off."""
     jit = [p.get('color_jitter') for p in params]
     for step in range(4):
         for op in range(4):
