@@ -349,7 +349,8 @@ class ClipAugment(BaseTransform):
         if p['grayscale']:  # one channel from here on
             x = cv2.cvtColor(x, cv2.COLOR_RGB2GRAY)
         if p['blur_sigma'] is not None:
-            k, s = p['blur_ksize'], p['blur_sigma']
+            s = p['blur_sigma']
+            k = p.get('blur_ksize') or self._blur_ksize(s)
             x = cv2.GaussianBlur(x, (k, k), sigmaX=s, sigmaY=s,
                                  borderType=cv2.BORDER_REFLECT_101)
         # round and saturate to uint8, written into the output frame
@@ -371,7 +372,7 @@ class ClipAugment(BaseTransform):
         frames and their luma), then contrast and the rest.
         """
         self._geometry(frames, p, out)
-        if p['deferred']:  # ClipAugmentPreprocessor applies the rest
+        if p.get('deferred'):  # ClipAugmentPreprocessor applies the rest
             return
         j = p['color_jitter']
         if j is None and not p['grayscale'] and p['blur_sigma'] is None:
