@@ -12,12 +12,14 @@ folder of the package it tests (tests mirror ``mmiivcl/``):
   ``../shared/data`` where it exists and generated here where it does not;
   ``good_videos``: real clips; ``hanging_reader`` makes a valid video hang),
   ``tiny_data`` (a tiny generated motion set) and ``rel`` (the helper
-  functions: a tiny IIVCL config, list writing, a Runner config);
+  functions: a tiny IIVCL config, list writing, a Runner config, the plain
+  colour-jitter reference of the augmentation tests);
 * inspection fixtures: ``solid_videos`` (tiny solid-colour videos, a known
   colour per video so a drawn tile can be traced back to its video), tiny
   IIVCL / feature-extractor configs and pipelines, and ``recording_model``
   (a stand-in for IIVCL's NN-recording interface).
 """
+import colorsys
 import copy
 import importlib.util
 import os
@@ -274,6 +276,30 @@ def pytest_configure(config):  # noqa: D103
     os.environ.setdefault('OMP_NUM_THREADS', '1')
 
 
+def ref_jitter(x: np.ndarray, p: dict) -> np.ndarray:
+    """Plain per-pixel colour jitter (colorsys for hue), x float (T,H,W,3)."""
+    luma = np.array([0.299, 0.587, 0.114])
+    x = x.astype(np.float64)
+    for op in p['order']:
+        if op == 0:
+            x = x * p['brightness']
+        elif op == 1:
+            m = (x @ luma).mean()  # mean luma of the whole clip
+            x = x * p['contrast'] + m * (1 - p['contrast'])
+        elif op == 2:
+            g = (x @ luma)[..., None]
+            x = x * p['saturation'] + g * (1 - p['saturation'])
+        else:
+            flat = x.reshape(-1, 3) / 255.0
+            out = np.empty_like(flat)
+            for i, (r, g, b) in enumerate(flat):
+                hh, ss, vv = colorsys.rgb_to_hsv(r, g, b)
+                out[i] = colorsys.hsv_to_rgb((hh + p['hue']) % 1.0, ss, vv)
+            x = out.reshape(x.shape) * 255.0
+        x = np.clip(x, 0, 255)
+    return x
+
+
 @pytest.fixture(scope='session')
 def rel():
     """The helper functions above (test modules cannot import conftest
@@ -281,6 +307,7 @@ def rel():
     import types
     return types.SimpleNamespace(
         tiny_model=tiny_model, write_list=write_list, runner_cfg=runner_cfg,
+        ref_jitter=ref_jitter,
         write_mp4v=write_mp4v, tiny_gif_bytes=tiny_gif_bytes,
         skip_pipeline=copy.deepcopy(SKIP_PIPELINE),
         tiny_backbone=copy.deepcopy(TINY_BACKBONE))

@@ -1,7 +1,5 @@
 """ClipAugment on real frames: per-clip parameters shared by the clip's frames,
 independent across clips, each op checked against a hand-written reference."""
-import colorsys
-
 import cv2
 import numpy as np
 import pytest
@@ -94,32 +92,8 @@ def test_clip_of_identical_frames_stays_identical(frames):
         assert len({j['brightness'] for j in jit}) == 3
 
 
-def _ref_jitter(x: np.ndarray, p: dict) -> np.ndarray:
-    """Plain per-pixel colour jitter (colorsys for hue), x float (T,H,W,3)."""
-    luma = np.array([0.299, 0.587, 0.114])
-    x = x.astype(np.float64)
-    for op in p['order']:
-        if op == 0:
-            x = x * p['brightness']
-        elif op == 1:
-            m = (x @ luma).mean()  # mean luma of the whole clip
-            x = x * p['contrast'] + m * (1 - p['contrast'])
-        elif op == 2:
-            g = (x @ luma)[..., None]
-            x = x * p['saturation'] + g * (1 - p['saturation'])
-        else:
-            flat = x.reshape(-1, 3) / 255.0
-            out = np.empty_like(flat)
-            for i, (r, g, b) in enumerate(flat):
-                hh, ss, vv = colorsys.rgb_to_hsv(r, g, b)
-                out[i] = colorsys.hsv_to_rgb((hh + p['hue']) % 1.0, ss, vv)
-            x = out.reshape(x.shape) * 255.0
-        x = np.clip(x, 0, 255)
-    return x
-
-
 @pytest.mark.parametrize('random_order', [False, True])
-def test_color_jitter_matches_reference(frames, random_order):
+def test_color_jitter_matches_reference(frames, random_order, rel):
     # identity geometry: 16x16 patches, scale=crop=16 -> no resize, full box;
     # patches from different places, so the frames of a clip differ in mean
     patches = np.stack([frames[0, 100:116, 150:166], frames[1, 0:16, 0:16],
@@ -139,7 +113,7 @@ def test_color_jitter_matches_reference(frames, random_order):
         assert sorted(j['order']) == [0, 1, 2, 3]
         if not random_order:
             assert j['order'] == [0, 1, 2, 3]
-        ref = _ref_jitter(patches[2 * c:2 * c + 2], j)
+        ref = rel.ref_jitter(patches[2 * c:2 * c + 2], j)
         out = np.stack(res['imgs'][2 * c:2 * c + 2]).astype(np.float64)
         assert np.abs(out - ref).max() <= 1.0
 
