@@ -303,14 +303,24 @@ def verify_seek(reader, path: str, num: int = 4
     ``(i, j)``: asking for frame ``i`` returned sequential frame ``j``
     (the closest one; ``-1`` when it matches none).
 
-    The probes are read once together in one sorted read (what
-    ``DecordDecodeClips`` does in training) and then each on its own; the
-    sequential decode runs once up to the last index.
+    ``reader`` must be freshly opened: its first read is the probes'
+    sorted read, as ``DecordDecodeClips`` reads a sample on the reader
+    ``DecordInit`` just opened. Decord's random access depends on what the
+    reader decoded before: on ``misc/cockatoo.mp4`` of the shared data
+    (H.264 High 4:4:4, IDR key frames at 0, 76, 145) a first seek to a later
+    key frame makes FFmpeg report "error while decoding MB" and decord return
+    garbage, while the same seek after frame 0 was decoded is exact. Then the sequential decode runs once up to the
+    last index, and each probe is read on its own.
     """
     n = len(reader)
     idx = probe_indices(path, n, num)
     if not idx:
         return None
+    # the training read first, on the fresh reader
+    try:
+        batch = reader.read(idx)
+    except Exception:  # noqa: BLE001 - a seek that fails is inexact
+        return idx[0], -1
     seq = reader.read(list(range(idx[-1] + 1)), sequential=True)
 
     def wrong(i, got):
@@ -321,11 +331,6 @@ def verify_seek(reader, path: str, num: int = 4
         j = int(np.argmin(diffs))
         return i, (j if diffs[j] < 1.0 else -1)
 
-    # one sorted read of all probes (the training read), then each alone
-    try:
-        batch = reader.read(idx)
-    except Exception:  # noqa: BLE001 - a seek that fails is inexact
-        return idx[0], -1
     for i, got in zip(idx, batch):
         bad = wrong(i, got)
         if bad:

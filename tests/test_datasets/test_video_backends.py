@@ -117,6 +117,35 @@ def test_inexact_fixture_is_inexact_and_long_gop_is_exact(made):
     assert verify_seek(reader, made['long_gop'], 8) is None
 
 
+def test_a_fresh_readers_first_seek_is_what_gets_checked(shared_data,
+                                                        tmp_path):
+    """misc/cockatoo.mp4: decord's first random access on a freshly opened
+    reader returns garbage (every later read, and every seek after a
+    sequential pass, is exact). Training opens a fresh reader per sample, so
+    the check must probe that first read: the file is found inexact and the
+    dataset reads it sequentially, with the right frames."""
+    import decord
+    path = osp.join(shared_data, 'videos', 'misc', 'cockatoo.mp4')
+    seq = open_reader(path, 'decord').read(list(range(200)), sequential=True)
+    fresh = decord.VideoReader(path, num_threads=1)
+    first = fresh.get_batch([100, 150]).asnumpy()
+    assert not np.array_equal(first[0], seq[100])  # the bug itself
+    warmed = decord.VideoReader(path, num_threads=1)
+    warmed.next()  # frame 0 decoded first: the same seek is exact
+    np.testing.assert_array_equal(warmed.get_batch([100, 150]).asnumpy(),
+                                  seq[[100, 150]])
+    wrong = verify_seek(open_reader(path, 'decord'), path, 4)
+    assert wrong is not None and wrong[1] != wrong[0]
+    lst = tmp_path / 'list.txt'
+    lst.write_text(path + '\n')
+    ds = UnlabeledVideoDataset(ann_file=str(lst), pipeline=EXACT_PIPELINE)
+    np.random.seed(1)
+    out = ds[0]
+    assert ds.read_counts() == {'decord (sequential)': 1}
+    ref = _sequential(path, 'decord', out['frame_inds'])
+    np.testing.assert_array_equal(np.stack(out['imgs']), ref)
+
+
 def test_dataset_never_trains_on_wrong_frames(made, tmp_path):
     lst = tmp_path / 'list.txt'
     lst.write_text(f"{made['no_pts_avi']}\n{made['long_gop']}\n")
