@@ -66,6 +66,8 @@ from mmengine.dataset import pseudo_collate  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
 from mmiivcl.datasets import UnlabeledVideoDataset  # noqa: E402
+from mmiivcl.datasets.unlabeled_video_dataset import READ_MODES  # noqa: E402
+from mmiivcl.datasets.video_backends import DecordReader  # noqa: E402
 from mmiivcl.datasets.transforms.decord_decode_clips import \
     _as_numpy  # noqa: E402
 
@@ -203,8 +205,14 @@ class DecodeOnly:
     def __call__(self, results):
         vr = results.pop('video_reader')
         uniq = np.unique(results['frame_inds'])
+        # a file whose random access is inexact is read sequentially, as
+        # the dataset tells DecordDecodeClips to
+        seq = bool(results.get('sequential_read', False))
         if hasattr(vr, 'read'):  # VideoInit's PyAV / frame-folder readers
-            frames = vr.read(uniq.tolist())
+            frames = vr.read(uniq.tolist(), sequential=seq)
+        elif seq:
+            frames = DecordReader(reader=vr).read(uniq.tolist(),
+                                                  sequential=True)
         else:
             frames = _as_numpy(vr.get_batch(uniq.tolist()))
         sample = ActionDataSample()
@@ -272,6 +280,15 @@ class SeededDataset(torch.utils.data.Dataset):
         self.ds.full_init()
         self.pipeline = timed_pipeline(pipeline)
         self.seed = seed
+        # the dataset's read mode per file (backend; sequential for a file
+        # whose random access is inexact), decided up front as the dataset
+        # does on a file's first use, so that no timed sample pays for it
+        self.modes: Dict[str, int] = {}
+        for i in range(len(self.ds)):
+            path = self.ds.get_data_info(i)['filename']
+            if path not in self.modes:  # frame folders: the 'frames' reader
+                self.modes[path] = 5 if osp.isdir(path) else \
+                    self.ds.decide_read_mode(path)
 
     def __len__(self) -> int:
         return len(self.ds)
@@ -279,6 +296,8 @@ class SeededDataset(torch.utils.data.Dataset):
     def __getitem__(self, idx: int):
         np.random.seed((self.seed * 1000003 + idx) % 2**32)
         results = self.ds.get_data_info(idx)
+        results['video_backend'], results['sequential_read'] = READ_MODES[
+            self.modes[results['filename']]]
         for t in self.pipeline:
             results = t(results)
         return results

@@ -192,6 +192,10 @@ def main(argv: Optional[List[str]] = None) -> Dict:
     p.add_argument('--quick', action='store_true',
                    help='smoke run: 2 Kinetics clips, all-intra and frame '
                    'folders, 2 samples')
+    p.add_argument('--sets', nargs='+', default=['kinetics', '720p'],
+                   choices=['kinetics', '720p'],
+                   help='source sets to measure (the shared Kinetics clips, '
+                   'the two 720p clips)')
     p.add_argument('--json', help='write all numbers to this file')
     args = p.parse_args(argv)
     if args.quick:
@@ -220,7 +224,7 @@ def main(argv: Optional[List[str]] = None) -> Dict:
           '%.2f %.2f %.2f' % os.getloadavg(), flush=True)
     sets = OrderedDict()
     for tag, files in (('kinetics', kinetics), ('720p', hd)):
-        if not files:
+        if not files or tag not in args.sets:
             continue
         sets[f'{tag}/original'] = files
         for name in args.prepared:
