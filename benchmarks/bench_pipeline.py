@@ -275,8 +275,12 @@ class SeededDataset(torch.utils.data.Dataset):
 
     def __init__(self, ann_file: str, pipeline: List, seed: int) -> None:
         with DefaultScope.overwrite_default_scope('mmaction'):
+            # the dataset only lists the files and decides their read modes
+            # (its pipeline is never run: a decode step that reads exactly,
+            # as every timed pipeline here does)
             self.ds = UnlabeledVideoDataset(
-                ann_file=ann_file, pipeline=[], data_prefix=dict(video=''))
+                ann_file=ann_file, data_prefix=dict(video=''),
+                pipeline=[dict(type='DecordDecodeClips')])
         self.ds.full_init()
         self.pipeline = timed_pipeline(pipeline)
         self.seed = seed
