@@ -66,7 +66,8 @@ from mmengine.dataset import pseudo_collate  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
 from mmiivcl.datasets import UnlabeledVideoDataset  # noqa: E402
-from mmiivcl.datasets.unlabeled_video_dataset import READ_MODES  # noqa: E402
+from mmiivcl.datasets.unlabeled_video_dataset import (  # noqa: E402
+    PRIMED_MODES, READ_MODES)
 from mmiivcl.datasets.video_backends import DecordReader  # noqa: E402
 from mmiivcl.datasets.transforms.decord_decode_clips import \
     _as_numpy  # noqa: E402
@@ -214,6 +215,8 @@ class DecodeOnly:
             frames = DecordReader(reader=vr).read(uniq.tolist(),
                                                   sequential=True)
         else:
+            if results.get('prime_read', False):
+                vr.next()  # frame 0 first, as DecordDecodeClips
             frames = _as_numpy(vr.get_batch(uniq.tolist()))
         sample = ActionDataSample()
         sample.set_metainfo(dict(sample_idx=results['sample_idx']))
@@ -300,8 +303,9 @@ class SeededDataset(torch.utils.data.Dataset):
     def __getitem__(self, idx: int):
         np.random.seed((self.seed * 1000003 + idx) % 2**32)
         results = self.ds.get_data_info(idx)
-        results['video_backend'], results['sequential_read'] = READ_MODES[
-            self.modes[results['filename']]]
+        code = self.modes[results['filename']]
+        results['video_backend'], results['sequential_read'] = READ_MODES[code]
+        results['prime_read'] = code in PRIMED_MODES
         for t in self.pipeline:
             results = t(results)
         return results

@@ -296,7 +296,7 @@ def probe_indices(path: str, num_frames: int, num: int = 4) -> List[int]:
     return sorted(p for p in picks if p > 0)  # frame 0 is trivially right
 
 
-def verify_seek(reader, path: str, num: int = 4
+def verify_seek(reader, path: str, num: int = 4, prime: bool = False
                 ) -> Optional[Tuple[int, int]]:
     """``None`` when random access returns the frames a sequential decode
     has at those indices (``num`` indices, see :func:`probe_indices`), else
@@ -309,8 +309,10 @@ def verify_seek(reader, path: str, num: int = 4
     reader decoded before: on ``misc/cockatoo.mp4`` of the shared data
     (H.264 High 4:4:4, IDR key frames at 0, 76, 145) a first seek to a later
     key frame makes FFmpeg report "error while decoding MB" and decord return
-    garbage, while the same seek after frame 0 was decoded is exact. Then the sequential decode runs once up to the
-    last index, and each probe is read on its own.
+    garbage, while the same seek after frame 0 was decoded is exact. Then
+    the sequential decode runs once up to the last index, and each probe is
+    read on its own. ``prime``: decode frame 0 on the fresh reader first, as
+    ``DecordDecodeClips`` does for ``prime_read``.
     """
     n = len(reader)
     idx = probe_indices(path, n, num)
@@ -318,6 +320,8 @@ def verify_seek(reader, path: str, num: int = 4
         return None
     # the training read first, on the fresh reader
     try:
+        if prime:
+            reader.read([0])
         batch = reader.read(idx)
     except Exception:  # noqa: BLE001 - a seek that fails is inexact
         return idx[0], -1

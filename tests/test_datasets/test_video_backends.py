@@ -122,8 +122,10 @@ def test_a_fresh_readers_first_seek_is_what_gets_checked(shared_data,
     """misc/cockatoo.mp4: decord's first random access on a freshly opened
     reader returns garbage (every later read, and every seek after a
     sequential pass, is exact). Training opens a fresh reader per sample, so
-    the check must probe that first read: the file is found inexact and the
-    dataset reads it sequentially, with the right frames."""
+    the check must probe that first read: the file is found inexact, and
+    exact once frame 0 is decoded first, so the dataset reads it that way
+    (not from frame 0 on), with the right frames, with and without decord's
+    in-decoder resize."""
     import decord
     path = osp.join(shared_data, 'videos', 'misc', 'cockatoo.mp4')
     seq = open_reader(path, 'decord').read(list(range(200)), sequential=True)
@@ -136,14 +138,34 @@ def test_a_fresh_readers_first_seek_is_what_gets_checked(shared_data,
                                   seq[[100, 150]])
     wrong = verify_seek(open_reader(path, 'decord'), path, 4)
     assert wrong is not None and wrong[1] != wrong[0]
+    assert verify_seek(open_reader(path, 'decord'), path, 4,
+                       prime=True) is None
     lst = tmp_path / 'list.txt'
     lst.write_text(path + '\n')
     ds = UnlabeledVideoDataset(ann_file=str(lst), pipeline=EXACT_PIPELINE)
-    np.random.seed(1)
+    past_key = 0
+    for seed in range(4):
+        np.random.seed(seed)
+        out = ds[0]
+        past_key += int(out['frame_inds'].min() > 76)  # seeks past frame 76
+        ref = _sequential(path, 'decord', out['frame_inds'])
+        np.testing.assert_array_equal(np.stack(out['imgs']), ref)
+    assert past_key >= 1
+    assert ds.read_counts() == {'decord (frame 0 first)': 1}
+    # the shipped decode step resizes in the decoder (short side 320): a
+    # reopened, fresh reader, primed as well
+    resized = EXACT_PIPELINE[:2] + [dict(type='DecordDecodeClips',
+                                         short_side=320)]
+    ds = UnlabeledVideoDataset(ann_file=str(lst), pipeline=resized)
+    np.random.seed(0)
     out = ds[0]
-    assert ds.read_counts() == {'decord (sequential)': 1}
-    ref = _sequential(path, 'decord', out['frame_inds'])
-    np.testing.assert_array_equal(np.stack(out['imgs']), ref)
+    assert out['decode_resized'] and out['img_shape'] == (320, 569)
+    small = decord.VideoReader(path, width=569, height=320, num_threads=1)
+    uniq, inverse = np.unique(out['frame_inds'], return_inverse=True)
+    seq_small = np.stack([small.next().asnumpy()
+                          for _ in range(int(uniq[-1]) + 1)])
+    np.testing.assert_array_equal(np.stack(out['imgs']),
+                                  seq_small[uniq][inverse])
 
 
 def test_dataset_never_trains_on_wrong_frames(made, tmp_path):

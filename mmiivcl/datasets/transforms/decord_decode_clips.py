@@ -63,13 +63,15 @@ class DecordDecodeClips(BaseTransform):
     * Exact frames: with ``results['sequential_read']`` (set by
       :class:`~mmiivcl.datasets.UnlabeledVideoDataset` for a file whose
       random access was found inexact) the same sorted indices are read by
-      decoding from the first frame on, still in one pass.
+      decoding from the first frame on, still in one pass. With
+      ``results['prime_read']`` (random access found exact once the fresh
+      reader decoded frame 0) frame 0 is decoded before the sorted read.
     * Second backend: a reader opened by :class:`VideoInit` with
       ``backend='pyav'`` is read the same way (one sorted read, each frame
       once); resizing while decoding is a decord feature and is skipped.
 
     Required keys: ``video_reader``, ``frame_inds`` (``filename`` when
-    ``short_side`` is set); optional ``sequential_read``.
+    ``short_side`` is set); optional ``sequential_read``, ``prime_read``.
     Added / modified keys: ``imgs`` (list of (H, W, 3) uint8 RGB frames),
     ``original_shape`` (source (h, w)), ``img_shape`` (decoded (h, w)),
     ``decode_resized`` (bool); ``video_reader`` is released (``None``).
@@ -137,6 +139,8 @@ class DecordDecodeClips(BaseTransform):
             batch = DecordReader(reader=reader).read(uniq.tolist(),
                                                      sequential=True)
         else:
+            if results.get('prime_read', False):
+                reader.next()  # frame 0 first: the seeks are then exact
             batch = _as_numpy(reader.get_batch(uniq.tolist()))
         del reader
         return self._hand_out(results, batch, inverse, resized, source_shape)
