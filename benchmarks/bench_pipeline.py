@@ -66,8 +66,8 @@ from mmengine.dataset import pseudo_collate  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
 from mmiivcl.datasets import UnlabeledVideoDataset  # noqa: E402
-from mmiivcl.datasets.unlabeled_video_dataset import (  # noqa: E402
-    PRIMED_MODES, READ_MODES)
+from mmiivcl.datasets.unlabeled_video_dataset import \
+    READ_MODES  # noqa: E402
 from mmiivcl.datasets.video_backends import DecordReader  # noqa: E402
 from mmiivcl.datasets.transforms.decord_decode_clips import \
     _as_numpy  # noqa: E402
@@ -304,8 +304,8 @@ class SeededDataset(torch.utils.data.Dataset):
         np.random.seed((self.seed * 1000003 + idx) % 2**32)
         results = self.ds.get_data_info(idx)
         code = self.modes[results['filename']]
-        results['video_backend'], results['sequential_read'] = READ_MODES[code]
-        results['prime_read'] = code in PRIMED_MODES
+        (results['video_backend'], results['sequential_read'],
+         results['prime_read']) = READ_MODES[code]
         for t in self.pipeline:
             results = t(results)
         return results

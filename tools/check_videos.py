@@ -16,7 +16,9 @@ checked first). Writes
   random frames per file are compared); such files stay in the clean list
   (the dataset reads them sequentially by default, ``inexact_seek``), but
   each is printed as ``<path>: inexact seeking: frame i returned frame j``
-  with the remedy;
+  with the remedy; a decord file that seeks exactly once frame 0 is decoded
+  (``seek_primed``) is marked, as the dataset reads it that way at the cost
+  of one extra frame instead of from frame 0;
 * ``<out>/check_report.json``: counts, arguments, the files a folder scan did
   not check (by extension) and the per-file results (``seek`` verdicts that
   ``UnlabeledVideoDataset(seek_verdicts=...)`` can load).
@@ -128,6 +130,11 @@ def is_inexact(rec: dict) -> bool:
     return bool(rec.get('seek')) and rec['seek'] != 'exact'
 
 
+def exact_when_primed(rec: dict) -> bool:
+    """Inexact, but exact once frame 0 is decoded first."""
+    return is_inexact(rec) and rec.get('seek_primed') == 'exact'
+
+
 def write_outputs(results: List[dict], out_dir: str, args: dict,
                   unchecked: Optional[Dict[str, List[str]]] = None) -> dict:
     os.makedirs(out_dir, exist_ok=True)
@@ -141,8 +148,9 @@ def write_outputs(results: List[dict], out_dir: str, args: dict,
         f.writelines(f'{r["path"]}\t{r["reason"]}\n'
                      for r in results if not r['ok'])
     with open(inexact, 'w', encoding='utf-8') as f:
-        f.write('path\tverdict\n')
-        f.writelines(f'{r["path"]}\t{r["seek"]}\n'
+        f.write('path\tverdict\tframe_0_first\n')
+        f.writelines(f'{r["path"]}\t{r["seek"]}\t'
+                     f'{r.get("seek_primed") or "unchecked"}\n'
                      for r in results if r['ok'] and is_inexact(r))
     by_backend: Dict[str, int] = {}
     for r in results:
@@ -153,6 +161,8 @@ def write_outputs(results: List[dict], out_dir: str, args: dict,
                    num_bad=sum(not r['ok'] for r in results),
                    num_inexact=sum(r['ok'] and is_inexact(r)
                                    for r in results),
+                   num_exact_when_primed=sum(r['ok'] and exact_when_primed(r)
+                                             for r in results),
                    read_by=by_backend,
                    num_unchecked=sum(len(v) for v in (unchecked or {}
                                                       ).values()),
@@ -199,10 +209,18 @@ def main(argv=None) -> dict:
             print(f'  BAD {r["path"]}: {r["reason"]}')
     inexact = [r for r in results if r['ok'] and is_inexact(r)]
     for r in inexact:
-        print(f'{r["path"]}: {r["seek"]}')
+        print(f'{r["path"]}: {r["seek"]}' + (
+            ' (exact once frame 0 is decoded: read that way)'
+            if exact_when_primed(r) else ''))
+    primed = summary['num_exact_when_primed']
     if inexact:
         print(f'  {len(inexact)} file(s) seek inexactly with '
-              f'{args.backend}: training reads them sequentially '
+              f'{args.backend}' + (
+                  f', {primed} of them exactly once frame 0 is decoded '
+                  '(training decodes frame 0 first, one extra frame)'
+                  if primed else '') +
+              f': training reads {"the others" if primed else "them"} '
+              'sequentially '
               "(UnlabeledVideoDataset inexact_seek='sequential', the "
               "default; 'skip' drops and counts them), or re-encode each "
               f'with `{REENCODE}`; list: {summary["inexact_list"]}')

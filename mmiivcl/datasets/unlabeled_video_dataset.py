@@ -30,7 +30,7 @@ from .errors import (DecodeTimeoutError, InexactSeekError,
                      VideoTooShortError)
 from .video_backends import (BACKENDS, FRAME_TMPL, FRAMES_META,
                              DecordReader, explain_open_failure,
-                             open_reader, verify_seek)
+                             open_reader, verify_seek, verify_seek_primed)
 from .worker_seed import maybe_reseed_worker, seed_all
 
 try:  # decord's own error class (not a RuntimeError subclass)
@@ -58,22 +58,30 @@ REASON_NAMES = {
     REASON_BACKEND: 'needs a decoder the pipeline does not use',
 }
 
-# how a video is read, stored in the shared ``read_mode`` (0 = not decided)
-READ_MODES = {1: ('decord', False), 2: ('decord', True), 3: ('pyav', False),
-              4: ('pyav', True), 5: ('frames', False), 6: ('decord', False)}
+# how a video is read, stored in the shared ``read_mode`` (0 = not decided):
+# (backend, sequential_read, prime_read); ``prime_read``: random access is
+# exact once the fresh reader has decoded frame 0, cheaper than a sequential
+# read (see decide_read_mode)
+READ_MODES = {1: ('decord', False, False), 2: ('decord', True, False),
+              3: ('pyav', False, False), 4: ('pyav', True, False),
+              5: ('frames', False, False), 6: ('decord', False, True)}
 READ_MODE_NAMES = {1: 'decord', 2: 'decord (sequential)', 3: 'pyav',
                    4: 'pyav (sequential)', 5: 'frames',
                    6: 'decord (frame 0 first)'}
-#: random access is exact once the fresh reader has decoded frame 0
-#: (``prime_read``): cheaper than a sequential read (see decide_read_mode)
-PRIMED_MODES = frozenset({6})
-_MODE_OF = {v: k for k, v in READ_MODES.items() if k not in PRIMED_MODES}
+PRIMED_MODES = frozenset(k for k, v in READ_MODES.items() if v[2])
+_MODE_OF = {v: k for k, v in READ_MODES.items()}
 INEXACT_POLICIES = ('sequential', 'skip', 'trust')
 _NUM_SLOTS = 256  # event-counter slots: 0 = main process, 1.. = workers
 
 
 # decord prefixes messages with "[hh:mm:ss] /path/to/source.cc:123: "
 _DECORD_PREFIX = re.compile(r'\[\d\d:\d\d:\d\d\] \S+?:\d+: ')
+
+
+def _inexact_message(wrong: Optional[Tuple[int, int]]) -> Optional[str]:
+    """The verdict line of a :func:`verify_seek` result (``None``: exact)."""
+    return None if wrong is None else (
+        f'inexact seeking: frame {wrong[0]} returned frame {wrong[1]}')
 
 
 def _short(exc: BaseException, limit: int = 200) -> str:
@@ -560,18 +568,14 @@ class UnlabeledVideoDataset(BaseActionDataset):
             raise InexactSeekError(
                 path, f'needs backend {backend!r}, but the pipeline opens '
                 'videos with mmaction2\'s DecordInit: use VideoInit')
-        sequential = False
+        sequential, primed = False, False
         if self.inexact_seek != 'trust' and \
                 not getattr(reader, 'exact_seek', False):
             verdict = self._seek_verdicts.get(osp.abspath(path))
-            if verdict is None or verdict[0] != backend:
-                if len(reader) >= 2:
-                    wrong = verify_seek(reader, path, self.seek_check)
-                    verdict = (backend, None if wrong is None else
-                               f'inexact seeking: frame {wrong[0]} returned '
-                               f'frame {wrong[1]}')
-                else:
-                    verdict = (backend, None)
+            if verdict is None or verdict[0] != backend or (
+                    verdict[1] is not None and backend == 'decord' and
+                    verdict[2] is None):  # a report without the primed check
+                verdict = self._check_seek(reader, path, backend)
             if verdict[1] is not None:
                 if self.inexact_seek == 'skip':
                     raise InexactSeekError(path, verdict[1] + " (dataset "
@@ -580,24 +584,30 @@ class UnlabeledVideoDataset(BaseActionDataset):
                     raise InexactSeekError(
                         path, verdict[1] + ': the pipeline cannot read '
                         'sequentially (use DecordDecodeClips)')
-                sequential = True
+                # frame 0 first, then the seeks are exact; else from frame 0
+                primed = backend == 'decord' and bool(verdict[2])
+                sequential = not primed
         del reader
-        if sequential and backend == 'decord' and \
-                self._exact_when_primed(path):
-            return 6  # frame 0 first, then the seeks are exact
-        return _MODE_OF[(backend, sequential)]
+        return _MODE_OF[(backend, sequential, primed)]
 
-    def _exact_when_primed(self, path: str) -> bool:
-        """Whether a fresh decord reader seeks exactly after decoding
-        frame 0 (``misc/cockatoo.mp4`` of the shared data: garbage on a
-        first seek, exact after frame 0). Such a file is read at the cost of
-        a seek plus one frame instead of a decode from frame 0."""
-        try:
-            reader = open_reader(path, 'decord')
-            return len(reader) >= 2 and verify_seek(
-                reader, path, self.seek_check, prime=True) is None
-        except Exception:  # noqa: BLE001 - then the sequential read
-            return False
+    def _check_seek(self, reader, path: str, backend: str
+                    ) -> Tuple[str, Optional[str], Optional[bool]]:
+        """``(backend, None | 'inexact seeking: ...', primed_exact)`` for a
+        fresh ``reader``. A decord file that seeks inexactly is checked
+        again with frame 0 decoded first (``misc/cockatoo.mp4`` of the
+        shared data: garbage on a first seek, exact after frame 0), against
+        the same sequential decode; such a file is read at the cost of a
+        seek plus one frame instead of a decode from frame 0."""
+        if len(reader) < 2:
+            return backend, None, None
+        if backend != 'decord':
+            wrong = verify_seek(reader, path, self.seek_check)
+            return backend, _inexact_message(wrong), None
+        wrong, wrong_primed = verify_seek_primed(
+            reader, lambda: open_reader(path, backend), path,
+            self.seek_check)
+        return (backend, _inexact_message(wrong),
+                None if wrong is None else wrong_primed is None)
 
     def prepare_data(self, idx: int):
         """The pipeline on ``idx``, told how to read the file
@@ -611,8 +621,8 @@ class UnlabeledVideoDataset(BaseActionDataset):
             code = self.decide_read_mode(info['filename'])
             if idx < len(self.read_mode):
                 self.read_mode[idx] = code
-        info['video_backend'], info['sequential_read'] = READ_MODES[code]
-        info['prime_read'] = code in PRIMED_MODES
+        (info['video_backend'], info['sequential_read'],
+         info['prime_read']) = READ_MODES[code]
         return self.pipeline(info)
 
     def mark_bad(self, idx: int, code: int, reason: Optional[str] = None
@@ -759,9 +769,13 @@ def _helper_start() -> None:
 
 
 def load_seek_verdicts(report: Optional[str]
-                       ) -> Dict[str, Tuple[str, Optional[str]]]:
-    """``abspath -> (backend, None | 'inexact seeking: ...')`` from a
-    ``check_report.json`` of ``tools/check_videos.py`` (empty for None)."""
+                       ) -> Dict[str, Tuple[str, Optional[str],
+                                            Optional[bool]]]:
+    """``abspath -> (backend, None | 'inexact seeking: ...', primed_exact)``
+    from a ``check_report.json`` of ``tools/check_videos.py`` (empty for
+    None). ``primed_exact``: whether an inexact file seeks exactly once
+    frame 0 is decoded (``seek_primed``; ``None`` when the report has no
+    such verdict, e.g. for PyAV or from an older report)."""
     if not report:
         return {}
     import json
@@ -774,8 +788,10 @@ def load_seek_verdicts(report: Optional[str]
     out = {}
     for r in results:
         if r.get('ok') and r.get('seek') and r.get('backend'):
+            primed = r.get('seek_primed')
             out[osp.abspath(r['path'])] = (
-                r['backend'], None if r['seek'] == 'exact' else r['seek'])
+                r['backend'], None if r['seek'] == 'exact' else r['seek'],
+                None if primed is None else primed == 'exact')
     return out
 
 
@@ -803,7 +819,9 @@ def probe_video(path: str, min_frames: int = 8, num_probe: int = 4,
         ``num_frames`` (the backend's count, -1 when it could not be
         opened), ``backend`` (the one that read it, or ``None``), ``seek``
         (``None`` unchecked, ``'exact'``, or ``'inexact seeking: frame i
-        returned frame j'``).
+        returned frame j'``) and, for a decord file that seeks inexactly,
+        ``seek_primed`` (the same verdict with frame 0 decoded first: when
+        ``'exact'``, the dataset reads the file that way, not from frame 0).
     """
     out = dict(ok=False, reason=None, num_frames=-1, backend=None, seek=None)
     if backend == 'frames':
@@ -853,12 +871,20 @@ def probe_video(path: str, min_frames: int = 8, num_probe: int = 4,
             # depends on what the reader decoded before
             del reader
             reader = open_reader(path, out['backend'], num_threads=1)
-            wrong = verify_seek(reader, path, int(seek_check))
+            if out['backend'] == 'decord':
+                wrong, wrong_primed = verify_seek_primed(
+                    reader, lambda: open_reader(path, 'decord',
+                                                num_threads=1),
+                    path, int(seek_check))
+            else:
+                wrong, wrong_primed = verify_seek(
+                    reader, path, int(seek_check)), None
         except Exception as exc:  # noqa: BLE001
             out['reason'] = f'sequential decode fails: {_short(exc)}'
             return out
-        out['seek'] = 'exact' if wrong is None else (
-            f'inexact seeking: frame {wrong[0]} returned frame {wrong[1]}')
+        out['seek'] = _inexact_message(wrong) or 'exact'
+        if wrong is not None and out['backend'] == 'decord':
+            out['seek_primed'] = _inexact_message(wrong_primed) or 'exact'
     if isinstance(reader, DecordReader):
         try:
             reader.reader.seek(0)  # decord#157: stop background decoding

@@ -19,7 +19,7 @@ backend is only compared with itself).
 import os
 import os.path as osp
 import zlib
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -314,19 +314,58 @@ def verify_seek(reader, path: str, num: int = 4, prime: bool = False
     read on its own. ``prime``: decode frame 0 on the fresh reader first, as
     ``DecordDecodeClips`` does for ``prime_read``.
     """
-    n = len(reader)
-    idx = probe_indices(path, n, num)
+    idx = probe_indices(path, len(reader), num)
     if not idx:
         return None
-    # the training read first, on the fresh reader
+    batch = _training_read(reader, idx, prime)
+    if batch is None:
+        return idx[0], -1
+    seq = reader.read(list(range(idx[-1] + 1)), sequential=True)
+    return _first_wrong(reader, idx, batch, seq)
+
+
+def verify_seek_primed(reader, reopen: Callable[[], object], path: str,
+                       num: int = 4
+                       ) -> Tuple[Optional[Tuple[int, int]],
+                                  Optional[Tuple[int, int]]]:
+    """:func:`verify_seek` without and with ``prime``, from one sequential
+    decode: ``(wrong, wrong_primed)``. ``reader`` is fresh; ``reopen()``
+    opens another fresh reader of ``path``, used only when ``wrong`` is not
+    ``None`` (a file that seeks exactly needs no priming: then
+    ``wrong_primed`` is ``None`` too)."""
+    idx = probe_indices(path, len(reader), num)
+    if not idx:
+        return None, None
+    batch = _training_read(reader, idx, False)
+    seq = reader.read(list(range(idx[-1] + 1)), sequential=True)
+    wrong = (idx[0], -1) if batch is None else \
+        _first_wrong(reader, idx, batch, seq)
+    if wrong is None:
+        return None, None
+    fresh = reopen()
+    batch = _training_read(fresh, idx, True)
+    wrong_primed = (idx[0], -1) if batch is None else \
+        _first_wrong(fresh, idx, batch, seq)
+    return wrong, wrong_primed
+
+
+def _training_read(reader, idx: List[int], prime: bool
+                   ) -> Optional[np.ndarray]:
+    """The sorted read a training sample makes on a fresh reader (after
+    frame 0 when ``prime``); ``None`` when it raises (a seek that fails is
+    inexact)."""
     try:
         if prime:
             reader.read([0])
-        batch = reader.read(idx)
-    except Exception:  # noqa: BLE001 - a seek that fails is inexact
-        return idx[0], -1
-    seq = reader.read(list(range(idx[-1] + 1)), sequential=True)
+        return reader.read(idx)
+    except Exception:  # noqa: BLE001 - the caller's verdict
+        return None
 
+
+def _first_wrong(reader, idx: List[int], batch: np.ndarray, seq: np.ndarray
+                 ) -> Optional[Tuple[int, int]]:
+    """The first probe whose frame differs from the sequential decode
+    ``seq``: in ``batch`` (the training read), then read on its own."""
     def wrong(i, got):
         if np.array_equal(got, seq[i]):
             return None

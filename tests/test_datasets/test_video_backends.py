@@ -21,7 +21,8 @@ from mmaction.registry import TRANSFORMS
 from mmiivcl.datasets import UnlabeledVideoDataset
 from mmiivcl.datasets.unlabeled_video_dataset import (REASON_DECODE,
                                                       REASON_INEXACT)
-from mmiivcl.datasets.video_backends import open_reader, verify_seek
+from mmiivcl.datasets.video_backends import (open_reader, verify_seek,
+                                             verify_seek_primed)
 
 av = pytest.importorskip('av', reason='PyAV (requirements/tests.txt) is '
                          'needed to make the fixtures and for the backend')
@@ -166,6 +167,86 @@ def test_a_fresh_readers_first_seek_is_what_gets_checked(shared_data,
                           for _ in range(int(uniq[-1]) + 1)])
     np.testing.assert_array_equal(np.stack(out['imgs']),
                                   seq_small[uniq][inverse])
+
+
+class _CountingReader:
+    """A reader that counts its sequential reads (the costly part)."""
+
+    def __init__(self, reader, counts):
+        self.reader, self.counts = reader, counts
+
+    def __len__(self):
+        return len(self.reader)
+
+    def read(self, inds, sequential=False):
+        self.counts.append(bool(sequential))
+        return self.reader.read(inds, sequential=sequential)
+
+
+def test_primed_verdict_takes_one_sequential_decode_and_is_reported(
+        shared_data, made, tmp_path, tool_module, capsys, monkeypatch):
+    """Both verdicts (plain and frame 0 first) come from one sequential
+    decode; check_videos reports the second, and the dataset reads the
+    report instead of decoding again."""
+    import mmiivcl.datasets.unlabeled_video_dataset as uvd
+    cockatoo = osp.join(shared_data, 'videos', 'misc', 'cockatoo.mp4')
+    verdicts = {}
+    for name, path in (('cockatoo', cockatoo), ('avi', made['no_pts_avi'])):
+        counts = []
+        wrong, wrong_primed = verify_seek_primed(
+            _CountingReader(open_reader(path, 'decord'), counts),
+            lambda: _CountingReader(open_reader(path, 'decord'), counts),
+            path, 4)
+        assert counts.count(True) == 1, (name, counts)
+        # the same verdicts as two separate checks, each on a fresh reader
+        assert wrong == verify_seek(open_reader(path, 'decord'), path, 4)
+        assert wrong_primed == verify_seek(open_reader(path, 'decord'),
+                                           path, 4, prime=True)
+        verdicts[name] = (wrong, wrong_primed)
+    assert verdicts['cockatoo'][0] is not None
+    assert verdicts['cockatoo'][1] is None
+    assert verdicts['avi'][0] is not None and verdicts['avi'][1] is not None
+    # an exact file: no second reader is opened
+    assert verify_seek_primed(open_reader(made['long_gop'], 'decord'),
+                              lambda: pytest.fail('reopened'),
+                              made['long_gop'], 4) == (None, None)
+
+    folder = tmp_path / 'data'
+    folder.mkdir()
+    os.symlink(cockatoo, folder / 'cockatoo.mp4')
+    os.symlink(made['no_pts_avi'], folder / 'bframes_no_pts.avi')
+    summary = tool_module('check_videos').main(
+        [str(folder), '--workers', '1', '--out-dir', str(tmp_path / 'o')])
+    printed = capsys.readouterr().out
+    res = {osp.basename(r['path']): r for r in summary['results']}
+    assert res['cockatoo.mp4']['seek'].startswith('inexact seeking')
+    assert res['cockatoo.mp4']['seek_primed'] == 'exact'
+    assert res['bframes_no_pts.avi']['seek_primed'].startswith(
+        'inexact seeking')
+    assert summary['num_inexact'] == 2
+    assert summary['num_exact_when_primed'] == 1
+    assert (f"{folder / 'cockatoo.mp4'}: {res['cockatoo.mp4']['seek']} "
+            '(exact once frame 0 is decoded: read that way)'
+            ) in printed.splitlines()
+    tsv = (tmp_path / 'o' / 'inexact_seek.tsv').read_text().splitlines()
+    assert tsv[0] == 'path\tverdict\tframe_0_first'
+    assert f"{folder / 'cockatoo.mp4'}\t{res['cockatoo.mp4']['seek']}\texact" \
+        in tsv
+
+    def no_check(*args, **kwargs):
+        raise AssertionError('checked again although the report says')
+
+    monkeypatch.setattr(uvd, 'verify_seek', no_check)
+    monkeypatch.setattr(uvd, 'verify_seek_primed', no_check)
+    ds = UnlabeledVideoDataset(
+        ann_file='', data_prefix=dict(video=str(folder)),
+        pipeline=EXACT_PIPELINE,
+        seek_verdicts=str(tmp_path / 'o' / 'check_report.json'))
+    modes = {osp.basename(ds.get_data_info(i)['filename']):
+             uvd.READ_MODE_NAMES[ds.decide_read_mode(
+                 ds.get_data_info(i)['filename'])] for i in range(len(ds))}
+    assert modes == {'cockatoo.mp4': 'decord (frame 0 first)',
+                     'bframes_no_pts.avi': 'decord (sequential)'}
 
 
 def test_dataset_never_trains_on_wrong_frames(made, tmp_path):
