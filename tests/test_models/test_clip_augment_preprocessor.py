@@ -205,3 +205,38 @@ def test_config_check_refuses_a_deferred_pipeline_without_its_preprocessor():
     check_deferred_photometric(ours, [defer, pack])  # fine
     check_deferred_photometric(plain, [ClipAugment(), bare_pack])  # fine
     check_deferred_photometric(ours, [ClipAugment(), bare_pack])  # no-op
+
+
+def test_batched_path_equals_per_video_path_and_leaves_inputs(frames):
+    """The in-place batch path (same-shape videos) gives what the
+    per-video path gives, on a batch mixing deferred and worker-applied
+    clips, and never writes into the loader's tensors."""
+    deferred, cpu = _pipelines(True), _pipelines(False)
+    runs = [_run(deferred, frames, 0), _run(cpu, frames, 1),
+            _run(deferred, frames, 2)]
+    samples = []
+    for r in runs:
+        s = ActionDataSample()
+        s.set_metainfo(dict(clip_aug_params=r['clip_aug_params']))
+        samples.append(s)
+    inputs = [torch.from_numpy(r['imgs']) for r in runs]
+    before = [t.clone() for t in inputs]
+    pre = ClipAugmentPreprocessor(mean=[10, 20, 30], std=[2, 3, 4])
+    out = pre(dict(inputs=list(inputs), data_samples=samples),
+              training=True)['inputs']
+    for t, b in zip(inputs, before):
+        assert torch.equal(t, b)
+    mean = torch.tensor([10., 20., 30.]).view(3, 1, 1, 1)
+    std = torch.tensor([2., 3., 4.]).view(3, 1, 1, 1)
+    ref = torch.stack(pre.augment(inputs, samples))
+    torch.testing.assert_close(out, (ref - mean) / std, rtol=0, atol=1e-5)
+    # the worker-applied video passes unchanged; the others are augmented
+    torch.testing.assert_close(out[1] * std + mean, inputs[1].float(),
+                               rtol=0, atol=1e-4)
+    assert (out[0] * std + mean - inputs[0].float()).abs().max() > 1
+    # videos of different shapes go video by video, then are padded
+    small = inputs[2][..., :-2]
+    s3 = pre(dict(inputs=[inputs[0], small], data_samples=samples[::2]),
+             training=True)['inputs']
+    assert s3.shape == out[::2].shape
+    torch.testing.assert_close(s3[0], out[0], rtol=0, atol=1e-5)

@@ -58,22 +58,15 @@ class ClipAugmentPreprocessor(ActionDataPreprocessor):
                          **kwargs)
 
     @staticmethod
-    def _params(data_samples) -> List[Optional[List[Dict]]]:
-        out = []
-        for s in data_samples:
+    def _deferred(inputs, data_samples) -> Tuple[List[Dict], List[Tuple]]:
+        """The deferred clips' parameters and their ``(video, clip)``
+        positions, in batch order; checks shapes and metainfo."""
+        clips, where = [], []
+        for v, (x, s) in enumerate(zip(inputs, data_samples)):
             if 'clip_aug_params' not in s.metainfo:
                 raise KeyError('ClipAugmentPreprocessor: a training sample '
                                "has no 'clip_aug_params' metainfo; " + _FIX)
-            out.append(s.metainfo['clip_aug_params'])
-        return out
-
-    def augment(self, inputs: Union[torch.Tensor, List[torch.Tensor]],
-                data_samples) -> List[torch.Tensor]:
-        """Apply the deferred ops; returns one float tensor per video."""
-        params = self._params(data_samples)
-        vids = list(inputs)
-        clips, where = [], []
-        for v, (x, plist) in enumerate(zip(vids, params)):
+            plist = s.metainfo['clip_aug_params']
             if x.dim() != 5:
                 raise ValueError('ClipAugmentPreprocessor expects (M, 3, T, H, '
                                  f'W) per video, got {tuple(x.shape)}')
@@ -86,17 +79,55 @@ class ClipAugmentPreprocessor(ActionDataPreprocessor):
                 if p.get('deferred'):
                     clips.append(p)
                     where.append((v, m))
+        return clips, where
+
+    def augment(self, inputs: Union[torch.Tensor, List[torch.Tensor]],
+                data_samples) -> List[torch.Tensor]:
+        """Apply the deferred ops video by video; returns one float tensor
+        per video (the path for videos of different shapes)."""
+        vids = list(inputs)
+        clips, where = self._deferred(vids, data_samples)
         if not clips:
             return vids
-        x = torch.stack([vids[v][m] for v, m in where]).float()
-        y = apply_clip_photometric(x, clips)
         vids = [t.float() for t in vids]
-        for k, (v, m) in enumerate(where):
-            vids[v][m] = y[k]
+        for v in sorted({v for v, _ in where}):
+            ks = [k for k, (u, _) in enumerate(where) if u == v]
+            idx = torch.tensor([where[k][1] for k in ks],
+                               device=vids[v].device)
+            vids[v][idx] = apply_clip_photometric(
+                vids[v][idx], [clips[k] for k in ks], inplace=True)
         return vids
 
     def preprocess(self, inputs: List[torch.Tensor], data_samples,
                    training: bool = False) -> Tuple:
-        if training:
-            inputs = self.augment(inputs, data_samples)
-        return super().preprocess(inputs, data_samples, training)
+        """In training, a batch of same-shape videos is stacked once, made
+        float once and augmented and normalised in place (B, M, 3, T, H, W);
+        otherwise ``ActionDataPreprocessor.preprocess``."""
+        if not training:
+            return super().preprocess(inputs, data_samples, training)
+        inputs = list(inputs)
+        clips, where = self._deferred(inputs, data_samples)
+        if not clips:
+            return super().preprocess(inputs, data_samples, training)
+        if len({tuple(x.shape) for x in inputs}) != 1:  # padded: per video
+            return super().preprocess(self.augment(inputs, data_samples),
+                                      data_samples, training)
+        x = torch.stack(inputs)  # the batch's only uint8 copy
+        if self.to_rgb:
+            x = x[..., [2, 1, 0], :, :, :]
+        x = x.float()  # a new tensor: x never aliases the inputs
+        m = x.shape[1]
+        flat = x.view(-1, *x.shape[2:])  # (B * M, 3, T, H, W)
+        rows = [v * m + c for v, c in where]
+        if len(rows) == flat.shape[0]:
+            flat = apply_clip_photometric(flat, clips, inplace=True)
+        else:
+            idx = torch.tensor(rows, device=x.device)
+            flat[idx] = apply_clip_photometric(flat[idx], clips,
+                                               inplace=True)
+        x = flat.view_as(x)
+        if self._enable_normalize:
+            x = x.sub_(self.mean).div_(self.std)
+        if self.blending is not None:
+            x, data_samples = self.blending(x, data_samples)
+        return x, data_samples

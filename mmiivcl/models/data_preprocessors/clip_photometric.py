@@ -31,26 +31,29 @@ def _per_clip(v: Tensor, x: Tensor) -> Tensor:
 
 
 def adjust_brightness(x: Tensor, f: Tensor) -> Tensor:
-    """x (n, 3, T, H, W) * f (n,), clamped."""
-    return (x * _per_clip(f, x)).clamp_(0.0, 255.0)
+    """x (n, 3, T, H, W) * f (n,), clamped; in place on ``x``."""
+    return x.mul_(_per_clip(f, x)).clamp_(0.0, 255.0)
 
 
 def adjust_contrast(x: Tensor, f: Tensor) -> Tensor:
-    """Blend with the mean luma of each whole clip: x f + m (1 - f)."""
+    """Blend with the mean luma of each whole clip: x f + m (1 - f); in
+    place on ``x``."""
     m = _luma(x).flatten(1).mean(1)
-    return (x * _per_clip(f, x) + _per_clip(m * (1.0 - f), x)).clamp_(0.0,
-                                                                      255.0)
+    return x.mul_(_per_clip(f, x)).add_(_per_clip(m * (1.0 - f), x)).clamp_(
+        0.0, 255.0)
 
 
 def adjust_saturation(x: Tensor, f: Tensor) -> Tensor:
-    """Blend with the per-pixel luma: x f + luma (1 - f)."""
+    """Blend with the per-pixel luma: x f + luma (1 - f); in place on
+    ``x``."""
     g = _luma(x).unsqueeze(1)
-    return (x * _per_clip(f, x) + g * _per_clip(1.0 - f, x)).clamp_(0.0,
-                                                                    255.0)
+    return x.mul_(_per_clip(f, x)).add_(g * _per_clip(1.0 - f, x)).clamp_(
+        0.0, 255.0)
 
 
 def adjust_hue(x: Tensor, shift: Tensor) -> Tensor:
-    """Rotate the HSV hue by ``shift`` (n,) fractions of the circle.
+    """Rotate the HSV hue by ``shift`` (n,) fractions of the circle (a new
+    tensor).
 
     RGB -> HSV -> RGB as Python's ``colorsys`` (hue in [0, 1), grey pixels
     keep hue 0 and saturation 0, so they do not change).
@@ -96,7 +99,8 @@ def gaussian_kernels(sigmas: Sequence[float], ksizes: Sequence[int],
                      device=None) -> Tensor:
     """(n, K) 1-D Gaussian taps, each of its own odd size centred in the
     largest one K (zeros outside): a truncated kernel equals the larger one
-    with zero taps, so all clips share one padding."""
+    with zero taps, so all clips share one padding. Float32 on ``device``
+    (built on the host)."""
     big = max(ksizes)
     out = torch.zeros(len(sigmas), big, dtype=torch.float64)
     for j, (s, k) in enumerate(zip(sigmas, ksizes)):
@@ -126,17 +130,20 @@ def gaussian_blur(x: Tensor, kernels: Tensor) -> Tensor:
     return planes.view(n, c, t, h, w)
 
 
-def apply_clip_photometric(x: Tensor, params: List[Dict]) -> Tensor:
+def apply_clip_photometric(x: Tensor, params: List[Dict],
+                           inplace: bool = False) -> Tensor:
     """Colour jitter, grayscale and blur of each clip, then rounding.
 
     Args:
-        x: (n, 3, T, H, W) float values in [0, 255] (RGB), one clip per row.
+        x: (n, 3, T, H, W) values in [0, 255] (RGB), one clip per row.
         params: n dicts as ClipAugment's ``clip_aug_params`` (keys
             ``color_jitter``, ``grayscale``, ``blur_sigma``, ``blur_ksize``).
+        inplace: ``x`` is a float32 tensor the caller gives up: it is
+            overwritten (no copy of the batch is made).
 
     Returns:
-        (n, 3, T, H, W) float, whole numbers in [0, 255] (what the CPU path
-        stores as uint8).
+        (n, 3, T, H, W) float32, whole numbers in [0, 255] (what the CPU
+        path stores as uint8).
     """
     if x.dim() != 5 or x.shape[1] != 3:
         raise ValueError('apply_clip_photometric expects (n, 3, T, H, W) RGB '
@@ -144,37 +151,70 @@ def apply_clip_photometric(x: Tensor, params: List[Dict]) -> Tensor:
     if len(params) != x.shape[0]:
         raise ValueError(f'apply_clip_photometric: {len(params)} parameter '
                          f'sets for {x.shape[0]} clips')
+    if inplace and x.dtype != torch.float32:
+        raise TypeError('apply_clip_photometric(inplace=True) needs a '
+                        f'float32 tensor, got {x.dtype}')
     # mmengine runs the data preprocessor inside the AMP context: bf16 has
     # a step of 1 grey level above 128, so the ops stay in float32
     with torch.autocast(device_type=x.device.type, enabled=False):
-        return _apply(x.float().clone(), params)
+        return _apply(x if inplace else x.float().clone(), params)
 
 
-def _apply(x: Tensor, params: List[Dict]) -> Tensor:
-    """apply_clip_photometric on a float32 copy, autocast off."""
+def _plan(params: List[Dict]) -> List[tuple]:
+    """What to do, in order: ``(op, rows, values)`` with op 0..3 the
+    jitter ops (values: factors), 'gray' (no values) or 'blur' (values: the
+    (rows, K) taps, flattened)."""
     jit = [p.get('color_jitter') for p in params]
+    plan = []
     for step in range(4):
         for op in range(4):
             sel = [i for i, j in enumerate(jit) if j is not None and
                    len(j['order']) > step and j['order'][step] == op and
                    (op != 3 or j['hue'] != 0.0)]
-            if not sel:
-                continue
-            idx = torch.tensor(sel, device=x.device)
-            f = torch.tensor([jit[i][_FACTOR[op]] for i in sel],
-                             device=x.device, dtype=torch.float32)
-            x[idx] = _OPS[op](x[idx], f)
+            if sel:
+                plan.append((op, sel, torch.tensor(
+                    [jit[i][_FACTOR[op]] for i in sel], dtype=torch.float32)))
     gray = [i for i, p in enumerate(params) if p.get('grayscale')]
     if gray:
-        idx = torch.tensor(gray, device=x.device)
-        x[idx] = _luma(x[idx]).unsqueeze(1).expand(-1, 3, -1, -1, -1)
+        plan.append(('gray', gray, torch.zeros(0)))
     blur = [i for i, p in enumerate(params)
             if p.get('blur_sigma') is not None]
     if blur:
-        idx = torch.tensor(blur, device=x.device)
         sig = [params[i]['blur_sigma'] for i in blur]
         ks = [int(params[i].get('blur_ksize') or
                   2 * int(math.ceil(5.0 * params[i]['blur_sigma'])) + 1)
               for i in blur]
-        x[idx] = gaussian_blur(x[idx], gaussian_kernels(sig, ks, x.device))
+        plan.append(('blur', blur, gaussian_kernels(sig, ks)))
+    return plan
+
+
+def _apply(x: Tensor, params: List[Dict]) -> Tensor:
+    """apply_clip_photometric on a float32 tensor it may overwrite,
+    autocast off. Every row index, factor and blur tap travels to the
+    device in one copy; an op that every clip applies at a step runs on the
+    whole batch without a gather."""
+    n = x.shape[0]
+    plan = _plan(params)
+    if not plan:
+        return x.round_().clamp_(0.0, 255.0)
+    host = torch.cat([torch.cat([torch.tensor(rows, dtype=torch.float32),
+                                 vals.flatten()]) for _, rows, vals in plan])
+    dev = host.to(x.device)  # indices < 2**24 are exact in float32
+    at = 0
+    for op, rows, vals in plan:
+        idx = dev[at:at + len(rows)].long()
+        v = dev[at + len(rows):at + len(rows) + vals.numel()]
+        at += len(rows) + vals.numel()
+        every = len(rows) == n  # rows are sorted and distinct
+        part = x if every else x[idx]  # a gather copies
+        if op == 'gray':
+            part = _luma(part).unsqueeze(1).expand(-1, 3, -1, -1, -1)
+        elif op == 'blur':
+            part = gaussian_blur(part, v.view(len(rows), -1))
+        else:
+            part = _OPS[op](part, v)
+        if every:
+            x = part if part.is_contiguous() else part.contiguous()
+        else:
+            x[idx] = part
     return x.round_().clamp_(0.0, 255.0)
