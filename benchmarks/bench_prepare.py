@@ -43,7 +43,7 @@ import os.path as osp
 import statistics
 import sys
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from typing import Dict, List, Optional
 
 os.environ.setdefault('OMP_NUM_THREADS', '1')
@@ -58,6 +58,8 @@ sys.path.insert(0, osp.join(REPO, 'benchmarks'))
 import bench_pipeline as bp  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
+from mmiivcl.datasets.unlabeled_video_dataset import \
+    READ_MODE_NAMES  # noqa: E402
 from mmiivcl.utils.transcode import prepare_one  # noqa: E402
 
 SHARED = osp.join(REPO, '..', 'shared', 'data', 'videos')
@@ -164,6 +166,9 @@ def measure(files: List[str], variants: List[str], pipes: Dict[str, List],
            for v, t in times.items()}
     if deferred:
         res['gpu_part_on_cpu'] = time_preprocessor(deferred)
+    # how the dataset decided to read each file (decided before timing)
+    res['read_modes'] = dict(Counter(
+        READ_MODE_NAMES[c] for c in dss[variants[0]].modes.values()))
     return res
 
 
@@ -242,7 +247,8 @@ def main(argv: Optional[List[str]] = None) -> Dict:
         m = res['sets'][key]
         print(f'  {key:18s} ' + ' | '.join(
             f'{v} {x["cpu_ms"]:6.1f} [{x.get("wall_ms", 0):5.0f}]'
-            for v, x in m.items()), flush=True)
+            for v, x in m.items() if v != 'read_modes')
+            + f' | read as {m["read_modes"]}', flush=True)
     res['loadavg_end'] = os.getloadavg()
     if args.json:  # the measurements first, whatever the printing does
         with open(args.json, 'w') as f:
