@@ -28,7 +28,10 @@ quality 90) runs the same three variants opened by the ``'frames'`` reader
 'frames') in place of DecordInit). On the originals also the two decoder
 options: ``DecordInit(num_threads=2)``
 (multi-threaded decode) and ``DecordDecodeClips(short_side=None)`` (no
-in-decoder resize; the config's 320 resizes the 720p clips in the decoder).
+in-decoder resize; the config's 320 resizes the 720p clips in the decoder);
+on the 720p originals also ``from frame 0``: ``ours`` with every
+``decord (frame 0 first)`` file read sequentially instead (what that read
+mode saves).
 CPU time is ``time.process_time`` (all threads of the process, decord's
 included: robust to other jobs on a shared machine); wall in brackets.
 
@@ -59,7 +62,7 @@ import bench_pipeline as bp  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
 from mmiivcl.datasets.unlabeled_video_dataset import \
-    READ_MODE_NAMES  # noqa: E402
+    READ_MODE_NAMES, READ_MODES  # noqa: E402
 from mmiivcl.utils.transcode import prepare_one  # noqa: E402
 
 SHARED = osp.join(REPO, '..', 'shared', 'data', 'videos')
@@ -69,6 +72,10 @@ PREPARED = OrderedDict([('g16', (320, 16)), ('g8', (320, 8)),
                         ('intra', (320, 1)), ('frames', (320, None))])
 #: JPEG quality of the frame folders (prepare_videos.py --frames default)
 FRAMES_QUALITY = 90
+#: a frame-0-first read mode -> the sequential one of its backend
+SEQUENTIAL_OF = {c: next(k for k, w in READ_MODES.items()
+                         if w == (v[0], True, False))
+                 for c, v in READ_MODES.items() if v[2]}
 
 
 def pipelines(cfg: Config) -> Dict[str, List]:
@@ -89,7 +96,7 @@ def pipelines(cfg: Config) -> Dict[str, List]:
         ours=ours, bound=[init, sampler, bp.DecodeOnly()],
         deferred=bp.deferred_pipeline(ours),
         ours_t2=threads, bound_t2=[threads[0], sampler, bp.DecodeOnly()],
-        ours_noresize=noresize, frames_ours=frames,
+        ours_noresize=noresize, ours_seqread=ours, frames_ours=frames,
         frames_bound=[frames[0], sampler, bp.DecodeOnly()],
         frames_deferred=bp.deferred_pipeline(frames))
 
@@ -146,6 +153,10 @@ def measure(files: List[str], variants: List[str], pipes: Dict[str, List],
         dss = {v: bp.SeededDataset(
             ann, pipes[('frames_' + v) if is_frames else v], seed)
             for v in variants}
+        if 'ours_seqread' in dss:  # what a frame-0-first file would cost
+            modes = dss['ours_seqread'].modes  # if read from frame 0 on
+            modes.update({k: SEQUENTIAL_OF.get(c, c)
+                          for k, c in modes.items()})
         for v in variants:  # warm-up: lazy imports, first open
             dss[v][0]
         times = {v: [] for v in variants}
@@ -169,6 +180,9 @@ def measure(files: List[str], variants: List[str], pipes: Dict[str, List],
     # how the dataset decided to read each file (decided before timing)
     res['read_modes'] = dict(Counter(
         READ_MODE_NAMES[c] for c in dss[variants[0]].modes.values()))
+    if 'ours_seqread' in dss:
+        res['ours_seqread']['read_modes'] = dict(Counter(
+            READ_MODE_NAMES[c] for c in dss['ours_seqread'].modes.values()))
     return res
 
 
@@ -242,6 +256,8 @@ def main(argv: Optional[List[str]] = None) -> Dict:
         variants = ['ours', 'bound', 'deferred']
         if key.endswith('/original') and not args.quick:
             variants += ['ours_t2', 'bound_t2', 'ours_noresize']
+            if key.startswith('720p/'):  # holds a frame-0-first file
+                variants.append('ours_seqread')
         res['sets'][key] = measure(files, variants, pipes, args.samples,
                                    args.seed)
         m = res['sets'][key]
@@ -266,7 +282,7 @@ def print_table(res: Dict) -> None:
     print(f'{"videos":18s}{"MiB":>7s}{"ours":>16s}{"bound":>16s}'
           f'{"ours/bound":>11s}{"deferred":>16s}{"deferred/bound":>15s}'
           f'{"gpu part on cpu":>16s}{"ours t2":>16s}{"bound t2":>16s}'
-          f'{"no in-dec. resize":>19s}')
+          f'{"no in-dec. resize":>19s}{"from frame 0":>16s}')
     for key, m in res['sets'].items():
         def cell(v, width=16):
             x = m.get(v)
@@ -281,7 +297,8 @@ def print_table(res: Dict) -> None:
               f'{cell("bound")}{100 * frac:10.0f}%{cell("deferred")}'
               f'{100 * dfrac:14.0f}%{cell("gpu_part_on_cpu")}'
               f'{cell("ours_t2")}'
-              f'{cell("bound_t2")}{cell("ours_noresize", 19)}')
+              f'{cell("bound_t2")}{cell("ours_noresize", 19)}'
+              f'{cell("ours_seqread")}')
     parts = []
     for tag in ('kinetics', '720p'):
         if f'{tag}/original' not in res['sets']:
