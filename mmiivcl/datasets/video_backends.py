@@ -296,7 +296,8 @@ def probe_indices(path: str, num_frames: int, num: int = 4) -> List[int]:
     return sorted(p for p in picks if p > 0)  # frame 0 is trivially right
 
 
-def verify_seek(reader, path: str, num: int = 4, prime: bool = False
+def verify_seek(reader, path: str, num: int = 4, prime: bool = False,
+                reopen: Optional[Callable[[], object]] = None
                 ) -> Optional[Tuple[int, int]]:
     """``None`` when random access returns the frames a sequential decode
     has at those indices (``num`` indices, see :func:`probe_indices`), else
@@ -309,44 +310,78 @@ def verify_seek(reader, path: str, num: int = 4, prime: bool = False
     reader decoded before: on ``misc/cockatoo.mp4`` of the shared data
     (H.264 High 4:4:4, IDR key frames at 0, 76, 145) a first seek to a later
     key frame makes FFmpeg report "error while decoding MB" and decord return
-    garbage, while the same seek after frame 0 was decoded is exact. Then
-    the sequential decode runs once up to the last index, and each probe is
-    read on its own. ``prime``: decode frame 0 on the fresh reader first, as
-    ``DecordDecodeClips`` does for ``prime_read``.
+    garbage, while the same seek after frame 0 was decoded is exact. The
+    sorted read alone misses that when its first probe lies before the
+    second key frame (it decodes from frame 0, and the probes depend on the
+    path), so the middle and the last probe are also each read first on a
+    reader of their own (``reopen()``, by default the same backend opened
+    again): where a training sample that starts there begins. Then the
+    sequential decode runs once up to the last index, and each probe is
+    read on its own. ``prime``: decode frame 0 on every fresh reader first,
+    as ``DecordDecodeClips`` does for ``prime_read``.
     """
     idx = probe_indices(path, len(reader), num)
     if not idx:
         return None
+    reopen = reopen or _reopener(reader, path)
     batch = _training_read(reader, idx, prime)
     if batch is None:
         return idx[0], -1
     seq = reader.read(list(range(idx[-1] + 1)), sequential=True)
-    return _first_wrong(reader, idx, batch, seq)
+    return _first_wrong(reader, idx, batch, seq) or \
+        _fresh_starts_wrong(reopen, idx, len(reader), seq, prime)
 
 
-def verify_seek_primed(reader, reopen: Callable[[], object], path: str,
-                       num: int = 4
+def verify_seek_primed(reader, reopen: Optional[Callable[[], object]],
+                       path: str, num: int = 4
                        ) -> Tuple[Optional[Tuple[int, int]],
                                   Optional[Tuple[int, int]]]:
     """:func:`verify_seek` without and with ``prime``, from one sequential
     decode: ``(wrong, wrong_primed)``. ``reader`` is fresh; ``reopen()``
-    opens another fresh reader of ``path``, used only when ``wrong`` is not
-    ``None`` (a file that seeks exactly needs no priming: then
-    ``wrong_primed`` is ``None`` too)."""
-    idx = probe_indices(path, len(reader), num)
+    opens another fresh reader of ``path`` (``None``: the same backend
+    again). A file that seeks exactly needs no priming: then
+    ``wrong_primed`` is ``None`` too, and no primed read is made."""
+    n = len(reader)
+    idx = probe_indices(path, n, num)
     if not idx:
         return None, None
+    reopen = reopen or _reopener(reader, path)
     batch = _training_read(reader, idx, False)
     seq = reader.read(list(range(idx[-1] + 1)), sequential=True)
-    wrong = (idx[0], -1) if batch is None else \
-        _first_wrong(reader, idx, batch, seq)
+    wrong = (idx[0], -1) if batch is None else (
+        _first_wrong(reader, idx, batch, seq) or
+        _fresh_starts_wrong(reopen, idx, n, seq, False))
     if wrong is None:
         return None, None
     fresh = reopen()
     batch = _training_read(fresh, idx, True)
-    wrong_primed = (idx[0], -1) if batch is None else \
-        _first_wrong(fresh, idx, batch, seq)
+    wrong_primed = (idx[0], -1) if batch is None else (
+        _first_wrong(fresh, idx, batch, seq) or
+        _fresh_starts_wrong(reopen, idx, n, seq, True))
     return wrong, wrong_primed
+
+
+def _reopener(reader, path: str) -> Callable[[], object]:
+    name = getattr(reader, 'name', None)
+    if name is None:
+        raise TypeError(f'verify_seek: {type(reader).__name__} has no backend '
+                        '`name`; pass reopen= (a fresh reader of the file)')
+    return lambda: open_reader(path, name)
+
+
+def _fresh_starts_wrong(reopen: Callable[[], object], idx: List[int], n: int,
+                        seq: np.ndarray, prime: bool
+                        ) -> Optional[Tuple[int, int]]:
+    """The middle and the last probe, each as the first read (after frame 0
+    when ``prime``) of a fresh reader, against the sequential decode."""
+    for i in [j for j in idx if j in (n // 2, n - 1)]:
+        got = _training_read(reopen(), [i], prime)
+        if got is None:
+            return i, -1
+        bad = _mismatch(seq, i, got[0])
+        if bad:
+            return bad
+    return None
 
 
 def _training_read(reader, idx: List[int], prime: bool
@@ -362,20 +397,24 @@ def _training_read(reader, idx: List[int], prime: bool
         return None
 
 
+def _mismatch(seq: np.ndarray, i: int, got: np.ndarray
+              ) -> Optional[Tuple[int, int]]:
+    """``None`` when ``got`` is sequential frame ``i``, else ``(i, j)`` with
+    ``j`` the closest sequential frame (``-1``: none within 1 grey level)."""
+    if np.array_equal(got, seq[i]):
+        return None
+    diffs = np.abs(seq.astype(np.int16) - got.astype(np.int16)).reshape(
+        len(seq), -1).mean(1)
+    j = int(np.argmin(diffs))
+    return i, (j if diffs[j] < 1.0 else -1)
+
+
 def _first_wrong(reader, idx: List[int], batch: np.ndarray, seq: np.ndarray
                  ) -> Optional[Tuple[int, int]]:
     """The first probe whose frame differs from the sequential decode
     ``seq``: in ``batch`` (the training read), then read on its own."""
-    def wrong(i, got):
-        if np.array_equal(got, seq[i]):
-            return None
-        diffs = np.abs(seq.astype(np.int16) - got.astype(np.int16)).reshape(
-            len(seq), -1).mean(1)
-        j = int(np.argmin(diffs))
-        return i, (j if diffs[j] < 1.0 else -1)
-
     for i, got in zip(idx, batch):
-        bad = wrong(i, got)
+        bad = _mismatch(seq, i, got)
         if bad:
             return bad
     for i in idx:
@@ -383,7 +422,7 @@ def _first_wrong(reader, idx: List[int], batch: np.ndarray, seq: np.ndarray
             got = reader.read([i])[0]
         except Exception:  # noqa: BLE001
             return i, -1
-        bad = wrong(i, got)
+        bad = _mismatch(seq, i, got)
         if bad:
             return bad
     return None

@@ -21,8 +21,8 @@ from mmaction.registry import TRANSFORMS
 from mmiivcl.datasets import UnlabeledVideoDataset
 from mmiivcl.datasets.unlabeled_video_dataset import (REASON_DECODE,
                                                       REASON_INEXACT)
-from mmiivcl.datasets.video_backends import (open_reader, verify_seek,
-                                             verify_seek_primed)
+from mmiivcl.datasets.video_backends import (open_reader, probe_indices,
+                                             verify_seek, verify_seek_primed)
 
 av = pytest.importorskip('av', reason='PyAV (requirements/tests.txt) is '
                          'needed to make the fixtures and for the backend')
@@ -141,6 +141,24 @@ def test_a_fresh_readers_first_seek_is_what_gets_checked(shared_data,
     assert wrong is not None and wrong[1] != wrong[0]
     assert verify_seek(open_reader(path, 'decord'), path, 4,
                        prime=True) is None
+    # the probes depend on the path: whether the sorted read starts before
+    # the second key frame (76, then it decodes from frame 0 and seeks
+    # exactly after) or after it, the file is found inexact
+    first_probes = {}
+    for k in range(40):
+        link = tmp_path / f'link{k}.mp4'
+        os.symlink(path, link)
+        first = probe_indices(str(link), 280, 4)[0]
+        key = first < 76
+        if key not in first_probes:
+            first_probes[key] = str(link)
+        if len(first_probes) == 2:
+            break
+    assert set(first_probes) == {True, False}
+    for link in first_probes.values():
+        assert verify_seek(open_reader(link, 'decord'), link, 4) is not None
+        assert verify_seek(open_reader(link, 'decord'), link, 4,
+                           prime=True) is None
     lst = tmp_path / 'list.txt'
     lst.write_text(path + '\n')
     ds = UnlabeledVideoDataset(ann_file=str(lst), pipeline=EXACT_PIPELINE)
@@ -172,14 +190,14 @@ def test_a_fresh_readers_first_seek_is_what_gets_checked(shared_data,
 class _CountingReader:
     """A reader that counts its sequential reads (the costly part)."""
 
-    def __init__(self, reader, counts):
-        self.reader, self.counts = reader, counts
+    def __init__(self, reader, counts, log=False):
+        self.reader, self.counts, self.log = reader, counts, log
 
     def __len__(self):
         return len(self.reader)
 
     def read(self, inds, sequential=False):
-        self.counts.append(bool(sequential))
+        self.counts.append(list(inds) if self.log else bool(sequential))
         return self.reader.read(inds, sequential=sequential)
 
 
@@ -206,10 +224,19 @@ def test_primed_verdict_takes_one_sequential_decode_and_is_reported(
     assert verdicts['cockatoo'][0] is not None
     assert verdicts['cockatoo'][1] is None
     assert verdicts['avi'][0] is not None and verdicts['avi'][1] is not None
-    # an exact file: no second reader is opened
-    assert verify_seek_primed(open_reader(made['long_gop'], 'decord'),
-                              lambda: pytest.fail('reopened'),
-                              made['long_gop'], 4) == (None, None)
+    # an exact file: fresh readers only for the middle and the last probe
+    # as first reads, none primed
+    path, reads = made['long_gop'], []
+    opened = []
+
+    def reopen():
+        opened.append(1)
+        return _CountingReader(open_reader(path, 'decord'), reads, log=True)
+
+    assert verify_seek_primed(open_reader(path, 'decord'), reopen, path,
+                              4) == (None, None)
+    n = len(open_reader(path, 'decord'))
+    assert len(opened) == 2 and reads == [[n // 2], [n - 1]]
 
     folder = tmp_path / 'data'
     folder.mkdir()

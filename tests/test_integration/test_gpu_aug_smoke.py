@@ -15,6 +15,7 @@ import os.path as osp
 
 import pytest
 import torch
+from mmaction.models import ActionDataPreprocessor
 from mmaction.registry import MODELS, TRANSFORMS
 from mmengine.config import Config
 from mmengine.runner import Runner
@@ -51,16 +52,19 @@ def test_deferred_recipe_trains_with_jittered_batches(tmp_path, tiny_data,
     runner = Runner(**_cfg(rel, tmp_path, tiny_data, GPU_AUG))
     pre = runner.model.data_preprocessor
     seen = []
-    original = pre.augment
+    original = pre.preprocess
 
-    def spy(inputs, data_samples):
-        before = [x.clone().float() for x in inputs]
-        after = original(inputs, data_samples)
-        seen.append(max((a - b).abs().max().item()
-                        for a, b in zip(after, before)))
-        return after
+    def spy(inputs, data_samples, training=False):
+        # what the stock preprocessor makes of the same batch: normalised,
+        # not augmented
+        plain, _ = ActionDataPreprocessor.preprocess(
+            pre, list(inputs), data_samples, False)
+        out, samples = original(inputs, data_samples, training)
+        if training:
+            seen.append((out - plain).abs().max().item())
+        return out, samples
 
-    pre.augment = spy  # test instrumentation only
+    pre.preprocess = spy  # test instrumentation only
     runner.train()
     assert runner.iter == 6  # 12 videos / batch 2
     assert seen and min(seen) > 0  # every batch was jittered here
