@@ -70,12 +70,28 @@ READ_MODE_NAMES = {1: 'decord', 2: 'decord (sequential)', 3: 'pyav',
                    6: 'decord (frame 0 first)'}
 PRIMED_MODES = frozenset(k for k, v in READ_MODES.items() if v[2])
 _MODE_OF = {v: k for k, v in READ_MODES.items()}
+#: backends with a frame-0-first read mode (the seek check tries it)
+_PRIMABLE = frozenset(READ_MODES[k][0] for k in PRIMED_MODES)
 INEXACT_POLICIES = ('sequential', 'skip', 'trust')
 _NUM_SLOTS = 256  # event-counter slots: 0 = main process, 1.. = workers
 
 
 # decord prefixes messages with "[hh:mm:ss] /path/to/source.cc:123: "
 _DECORD_PREFIX = re.compile(r'\[\d\d:\d\d:\d\d\] \S+?:\d+: ')
+
+
+def _seek_check(reader, reopen: Callable, path: str, backend: str,
+                num: int) -> Tuple[Optional[Tuple[int, int]], Optional[str]]:
+    """``(wrong, primed)``: :func:`verify_seek` on a fresh ``reader`` and,
+    for an inexact file of a backend with a frame-0-first read mode, the
+    verdict of that read (``'exact'`` or ``'inexact seeking: ...'``;
+    ``None``: not asked), from one sequential decode
+    (:func:`verify_seek_primed`)."""
+    if backend not in _PRIMABLE:
+        return verify_seek(reader, path, num, reopen=reopen), None
+    wrong, wrong_primed = verify_seek_primed(reader, reopen, path, num)
+    return wrong, None if wrong is None else (
+        _inexact_message(wrong_primed) or 'exact')
 
 
 def _inexact_message(wrong: Optional[Tuple[int, int]]) -> Optional[str]:
@@ -573,7 +589,7 @@ class UnlabeledVideoDataset(BaseActionDataset):
                 not getattr(reader, 'exact_seek', False):
             verdict = self._seek_verdicts.get(osp.abspath(path))
             if verdict is None or verdict[0] != backend or (
-                    verdict[1] is not None and backend == 'decord' and
+                    verdict[1] is not None and backend in _PRIMABLE and
                     verdict[2] is None):  # a report without the primed check
                 verdict = self._check_seek(reader, path, backend)
             if verdict[1] is not None:
@@ -585,7 +601,7 @@ class UnlabeledVideoDataset(BaseActionDataset):
                         path, verdict[1] + ': the pipeline cannot read '
                         'sequentially (use DecordDecodeClips)')
                 # frame 0 first, then the seeks are exact; else from frame 0
-                primed = backend == 'decord' and bool(verdict[2])
+                primed = backend in _PRIMABLE and bool(verdict[2])
                 sequential = not primed
         del reader
         return _MODE_OF[(backend, sequential, primed)]
@@ -600,14 +616,11 @@ class UnlabeledVideoDataset(BaseActionDataset):
         seek plus one frame instead of a decode from frame 0."""
         if len(reader) < 2:
             return backend, None, None
-        if backend != 'decord':
-            wrong = verify_seek(reader, path, self.seek_check)
-            return backend, _inexact_message(wrong), None
-        wrong, wrong_primed = verify_seek_primed(
-            reader, lambda: open_reader(path, backend), path,
+        wrong, primed = _seek_check(
+            reader, lambda: open_reader(path, backend), path, backend,
             self.seek_check)
         return (backend, _inexact_message(wrong),
-                None if wrong is None else wrong_primed is None)
+                None if primed is None else primed == 'exact')
 
     def prepare_data(self, idx: int):
         """The pipeline on ``idx``, told how to read the file
@@ -871,20 +884,16 @@ def probe_video(path: str, min_frames: int = 8, num_probe: int = 4,
             # depends on what the reader decoded before
             del reader
             reader = open_reader(path, out['backend'], num_threads=1)
-            if out['backend'] == 'decord':
-                wrong, wrong_primed = verify_seek_primed(
-                    reader, lambda: open_reader(path, 'decord',
-                                                num_threads=1),
-                    path, int(seek_check))
-            else:
-                wrong, wrong_primed = verify_seek(
-                    reader, path, int(seek_check)), None
+            wrong, primed = _seek_check(
+                reader, lambda: open_reader(path, out['backend'],
+                                            num_threads=1),
+                path, out['backend'], int(seek_check))
         except Exception as exc:  # noqa: BLE001
             out['reason'] = f'sequential decode fails: {_short(exc)}'
             return out
         out['seek'] = _inexact_message(wrong) or 'exact'
-        if wrong is not None and out['backend'] == 'decord':
-            out['seek_primed'] = _inexact_message(wrong_primed) or 'exact'
+        if primed is not None:
+            out['seek_primed'] = primed
     if isinstance(reader, DecordReader):
         try:
             reader.reader.seek(0)  # decord#157: stop background decoding

@@ -323,13 +323,12 @@ def verify_seek(reader, path: str, num: int = 4, prime: bool = False,
     idx = probe_indices(path, len(reader), num)
     if not idx:
         return None
-    reopen = reopen or _reopener(reader, path)
     batch = _training_read(reader, idx, prime)
     if batch is None:
         return idx[0], -1
     seq = reader.read(list(range(idx[-1] + 1)), sequential=True)
-    return _first_wrong(reader, idx, batch, seq) or \
-        _fresh_starts_wrong(reopen, idx, len(reader), seq, prime)
+    return _judge(reader, batch, reopen or _reopener(reader, path), idx,
+                  seq, prime)
 
 
 def verify_seek_primed(reader, reopen: Optional[Callable[[], object]],
@@ -341,24 +340,29 @@ def verify_seek_primed(reader, reopen: Optional[Callable[[], object]],
     opens another fresh reader of ``path`` (``None``: the same backend
     again). A file that seeks exactly needs no priming: then
     ``wrong_primed`` is ``None`` too, and no primed read is made."""
-    n = len(reader)
-    idx = probe_indices(path, n, num)
+    idx = probe_indices(path, len(reader), num)
     if not idx:
         return None, None
     reopen = reopen or _reopener(reader, path)
     batch = _training_read(reader, idx, False)
     seq = reader.read(list(range(idx[-1] + 1)), sequential=True)
-    wrong = (idx[0], -1) if batch is None else (
-        _first_wrong(reader, idx, batch, seq) or
-        _fresh_starts_wrong(reopen, idx, n, seq, False))
+    wrong = _judge(reader, batch, reopen, idx, seq, False)
     if wrong is None:
         return None, None
     fresh = reopen()
-    batch = _training_read(fresh, idx, True)
-    wrong_primed = (idx[0], -1) if batch is None else (
-        _first_wrong(fresh, idx, batch, seq) or
-        _fresh_starts_wrong(reopen, idx, n, seq, True))
-    return wrong, wrong_primed
+    return wrong, _judge(fresh, _training_read(fresh, idx, True), reopen,
+                         idx, seq, True)
+
+
+def _judge(reader, batch: Optional[np.ndarray], reopen: Callable[[], object],
+           idx: List[int], seq: np.ndarray, prime: bool
+           ) -> Optional[Tuple[int, int]]:
+    """The verdict of :func:`verify_seek` once ``reader`` made the training
+    read ``batch`` (``None``: it raised) and ``seq`` is decoded."""
+    if batch is None:
+        return idx[0], -1
+    return _first_wrong(reader, idx, batch, seq) or \
+        _fresh_starts_wrong(reopen, idx, len(reader), seq, prime)
 
 
 def _reopener(reader, path: str) -> Callable[[], object]:
