@@ -181,6 +181,8 @@ def test_missing_params_and_bad_config_name_the_fix(frames):
     with pytest.raises(ValueError, match='NCTHW'):
         ClipAugmentPreprocessor(mean=[0, 0, 0], std=[1, 1, 1],
                                 format_shape='NCHW')
+    with pytest.raises(ValueError, match='to_rgb'):
+        ClipAugmentPreprocessor(mean=[0, 0, 0], std=[1, 1, 1], to_rgb=True)
 
 
 class _Model(torch.nn.Module):

@@ -48,21 +48,28 @@ class ClipAugmentPreprocessor(ActionDataPreprocessor):
 
     def __init__(self, mean: Optional[Sequence[float]] = None,
                  std: Optional[Sequence[float]] = None,
-                 format_shape: str = 'NCTHW', **kwargs) -> None:
+                 format_shape: str = 'NCTHW', to_rgb: bool = False,
+                 **kwargs) -> None:
         if format_shape != 'NCTHW':
             raise ValueError(
                 'ClipAugmentPreprocessor: format_shape must be NCTHW (clips '
                 f"of frames), got {format_shape!r}; use ActionDataPreprocessor "
                 'for other inputs')
+        if to_rgb:
+            raise ValueError(
+                'ClipAugmentPreprocessor: to_rgb=True is not supported (the '
+                "deferred ops' luma weights need RGB input, which the "
+                'mmiivcl readers yield); drop to_rgb')
         super().__init__(mean=mean, std=std, format_shape=format_shape,
                          **kwargs)
 
     @staticmethod
-    def _deferred(inputs, data_samples) -> Tuple[List[Dict], List[Tuple]]:
-        """The deferred clips' parameters and their ``(video, clip)``
-        positions, in batch order; checks shapes and metainfo."""
-        clips, where = [], []
-        for v, (x, s) in enumerate(zip(inputs, data_samples)):
+    def _row_params(inputs, data_samples) -> List[List[Dict]]:
+        """Per video, per clip: the parameters to apply here, ``{}`` (no
+        op) for a clip the worker already augmented; checks shapes and
+        metainfo."""
+        out = []
+        for x, s in zip(inputs, data_samples):
             if 'clip_aug_params' not in s.metainfo:
                 raise KeyError('ClipAugmentPreprocessor: a training sample '
                                "has no 'clip_aug_params' metainfo; " + _FIX)
@@ -75,28 +82,17 @@ class ClipAugmentPreprocessor(ActionDataPreprocessor):
                     f'ClipAugmentPreprocessor: {len(plist)} clip_aug_params '
                     f'for {x.shape[0]} clips of one video (ClipAugment and '
                     'FormatShape must see the same clips)')
-            for m, p in enumerate(plist):
-                if p.get('deferred'):
-                    clips.append(p)
-                    where.append((v, m))
-        return clips, where
+            out.append([p if p.get('deferred') else {} for p in plist])
+        return out
 
     def augment(self, inputs: Union[torch.Tensor, List[torch.Tensor]],
                 data_samples) -> List[torch.Tensor]:
         """Apply the deferred ops video by video; returns one float tensor
         per video (the path for videos of different shapes)."""
         vids = list(inputs)
-        clips, where = self._deferred(vids, data_samples)
-        if not clips:
-            return vids
-        vids = [t.float() for t in vids]
-        for v in sorted({v for v, _ in where}):
-            ks = [k for k, (u, _) in enumerate(where) if u == v]
-            idx = torch.tensor([where[k][1] for k in ks],
-                               device=vids[v].device)
-            vids[v][idx] = apply_clip_photometric(
-                vids[v][idx], [clips[k] for k in ks], inplace=True)
-        return vids
+        out = [x.to(torch.float32, copy=True) for x in vids]  # never inputs
+        return [apply_clip_photometric(x, ps, inplace=True) if any(ps) else x
+                for x, ps in zip(out, self._row_params(vids, data_samples))]
 
     def preprocess(self, inputs: List[torch.Tensor], data_samples,
                    training: bool = False) -> Tuple:
@@ -106,26 +102,16 @@ class ClipAugmentPreprocessor(ActionDataPreprocessor):
         if not training:
             return super().preprocess(inputs, data_samples, training)
         inputs = list(inputs)
-        clips, where = self._deferred(inputs, data_samples)
-        if not clips:
+        params = self._row_params(inputs, data_samples)
+        if not any(any(ps) for ps in params):
             return super().preprocess(inputs, data_samples, training)
         if len({tuple(x.shape) for x in inputs}) != 1:  # padded: per video
             return super().preprocess(self.augment(inputs, data_samples),
                                       data_samples, training)
-        x = torch.stack(inputs)  # the batch's only uint8 copy
-        if self.to_rgb:
-            x = x[..., [2, 1, 0], :, :, :]
-        x = x.float()  # a new tensor: x never aliases the inputs
-        m = x.shape[1]
-        flat = x.view(-1, *x.shape[2:])  # (B * M, 3, T, H, W)
-        rows = [v * m + c for v, c in where]
-        if len(rows) == flat.shape[0]:
-            flat = apply_clip_photometric(flat, clips, inplace=True)
-        else:
-            idx = torch.tensor(rows, device=x.device)
-            flat[idx] = apply_clip_photometric(flat[idx], clips,
-                                               inplace=True)
-        x = flat.view_as(x)
+        x = torch.stack(inputs).float()  # a new tensor, never the inputs
+        x = apply_clip_photometric(
+            x.view(-1, *x.shape[2:]), [p for ps in params for p in ps],
+            inplace=True).view_as(x)  # (B * M, 3, T, H, W) clips
         if self._enable_normalize:
             x = x.sub_(self.mean).div_(self.std)
         if self.blending is not None:
