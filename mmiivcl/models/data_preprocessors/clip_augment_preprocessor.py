@@ -40,6 +40,8 @@ class ClipAugmentPreprocessor(ActionDataPreprocessor):
     Args:
         mean, std: normalisation, as ``ActionDataPreprocessor``.
         format_shape: must be ``'NCTHW'`` (clips of frames).
+        to_rgb: must be False: the inputs are RGB already (the ops' luma
+            weights need RGB).
         **kwargs: the rest of ``ActionDataPreprocessor``'s arguments.
     """
 
